@@ -1,0 +1,164 @@
+"""Streaming multipart parsing for video uploads: the file part goes straight to a temp file in the
+storage directory, counted against the size limit and checked to be MP4 as soon as its head arrives."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+
+from python_multipart.multipart import MultipartParser, parse_options_header
+
+from ..domain.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ..files.storage import Upload
+
+MAX_FIELD_BYTES = 64 * 1024
+HEAD_CHECK_BYTES = 12
+
+
+def is_iso_bmff(head: bytes) -> bool:
+    """MP4 and its ISO-BMFF kin start with a box whose type (bytes 4..8) is `ftyp`."""
+    return len(head) >= HEAD_CHECK_BYTES and head[4:8] == b"ftyp" and int.from_bytes(head[:4], "big") >= 8
+
+
+def multipart_boundary(content_type: str | None) -> bytes:
+    if not content_type:
+        raise UnsupportedMediaType("Expected a multipart/form-data body", code="expected_multipart")
+    kind, params = parse_options_header(content_type)
+    boundary = params.get(b"boundary")
+    if kind != b"multipart/form-data" or not boundary:
+        raise UnsupportedMediaType(
+            "Expected a multipart/form-data body with a boundary", code="expected_multipart"
+        )
+    return boundary
+
+
+class VideoForm:
+    """Collects text fields and streams the part named `file_field` into an Upload."""
+
+    def __init__(
+        self, *, boundary: bytes, file_field: str, max_bytes: int, open_upload: Callable[[], Upload]
+    ):
+        self.file_field = file_field
+        self.max_bytes = max_bytes
+        self.open_upload = open_upload
+        self.fields: dict[str, str] = {}
+        self.upload: Upload | None = None
+        self.filename: str | None = None
+        self._field_bytes = 0
+        self._header_field = b""
+        self._header_value = b""
+        self._headers: dict[bytes, bytes] = {}
+        self._name: str | None = None
+        self._value = bytearray()
+        self._target: str | None = None  # "field", "file" or None (ignored part)
+        self._parser = MultipartParser(
+            boundary,
+            {
+                "on_part_begin": self._part_begin,
+                "on_header_field": self._header_field_data,
+                "on_header_value": self._header_value_data,
+                "on_header_end": self._header_end,
+                "on_headers_finished": self._headers_finished,
+                "on_part_data": self._part_data,
+                "on_part_end": self._part_end,
+            },
+        )
+
+    def feed(self, chunk: bytes) -> None:
+        self._parser.write(chunk)
+
+    def close(self) -> None:
+        self._parser.finalize()
+
+    def discard(self) -> None:
+        if self.upload is not None:
+            self.upload.discard()
+
+    # -- parser callbacks -------------------------------------------------------------------
+
+    def _part_begin(self) -> None:
+        self._headers = {}
+        self._name = None
+        self._target = None
+        self._value = bytearray()
+
+    def _header_field_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_field += data[start:end]
+
+    def _header_value_data(self, data: bytes, start: int, end: int) -> None:
+        self._header_value += data[start:end]
+
+    def _header_end(self) -> None:
+        self._headers[self._header_field.lower()] = self._header_value
+        self._header_field = b""
+        self._header_value = b""
+
+    def _headers_finished(self) -> None:
+        _, options = parse_options_header(self._headers.get(b"content-disposition", b""))
+        name = options.get(b"name")
+        self._name = name.decode("utf-8", "replace") if name is not None else None
+        if self._name == self.file_field:
+            if self.upload is not None:
+                raise InvalidRequest(f"More than one '{self.file_field}' part", param=self.file_field)
+            filename = options.get(b"filename")
+            self.filename = filename.decode("utf-8", "replace") if filename else None
+            self.upload = self.open_upload()
+            self._target = "file"
+        elif self._name is not None and b"filename" not in options:
+            self._target = "field"
+        else:
+            self._target = None
+
+    def _part_data(self, data: bytes, start: int, end: int) -> None:
+        if self._target == "file":
+            upload = self.upload
+            assert upload is not None
+            if upload.size + (end - start) > self.max_bytes:
+                raise PayloadTooLarge(
+                    f"Video is larger than the limit of {self.max_bytes} bytes (MAX_UPLOAD_BYTES)",
+                    param=self.file_field,
+                    code="video_too_large",
+                )
+            had = upload.size
+            upload.write(data[start:end])
+            if had < HEAD_CHECK_BYTES <= upload.size and not is_iso_bmff(upload.head()):
+                raise UnsupportedMediaType(
+                    "Video must be an MP4 (ISO-BMFF, starting with an 'ftyp' box)",
+                    param=self.file_field,
+                    code="not_mp4",
+                )
+        elif self._target == "field":
+            self._field_bytes += end - start
+            if self._field_bytes > MAX_FIELD_BYTES:
+                raise PayloadTooLarge("Form fields are too large", code="fields_too_large")
+            self._value += data[start:end]
+
+    def _part_end(self) -> None:
+        if self._target == "field" and self._name is not None:
+            self.fields[self._name] = self._value.decode("utf-8", "replace")
+        elif self._target == "file" and self.upload is not None and self.upload.size < HEAD_CHECK_BYTES:
+            if self.upload.size == 0:
+                raise InvalidRequest("Video is empty", param=self.file_field, code="empty_video")
+            raise UnsupportedMediaType(
+                "Video must be an MP4 (ISO-BMFF, starting with an 'ftyp' box)",
+                param=self.file_field,
+                code="not_mp4",
+            )
+        self._target = None
+
+
+async def read_video_form(
+    stream: AsyncIterator[bytes],
+    form: VideoForm,
+    on_progress: Callable[[VideoForm], Awaitable[None]],
+) -> None:
+    """Feed the body into `form`, awaiting `on_progress` after each chunk; on any error the
+    partial upload is deleted before the error propagates."""
+    try:
+        async for chunk in stream:
+            if chunk:
+                form.feed(chunk)
+                await on_progress(form)
+        form.close()
+    except BaseException:
+        form.discard()
+        raise

@@ -1,0 +1,111 @@
+"""Serving finished videos: Range requests, validators, and honest errors before a video exists."""
+
+from __future__ import annotations
+
+import os
+import re
+from email.utils import parsedate_to_datetime
+
+from fastapi import APIRouter, Request, Response
+from starlette.responses import FileResponse
+
+from ..domain.errors import APIError, Gone, InvalidRequest, NotFound
+from ..domain.jobs import Job, JobStatus
+from .common import log_info, service
+from .errors import error_response
+
+router = APIRouter()
+
+_RANGE_PART = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
+
+
+class RangeNotSatisfiable(APIError):
+    status_code = 416
+    code = "range_not_satisfiable"
+
+
+def check_range(header: str, size: int) -> None:
+    """Malformed ranges get 400 and unsatisfiable ones 416, in the error envelope."""
+    units, _, spec = header.partition("=")
+    if units.strip().lower() != "bytes" or not spec.strip():
+        raise InvalidRequest(f"Malformed Range header {header!r}", param="Range", code="invalid_range")
+    satisfiable = False
+    for part in spec.split(","):
+        match = _RANGE_PART.match(part)
+        if not match or (not match.group(1) and not match.group(2)):
+            raise InvalidRequest(f"Malformed Range header {header!r}", param="Range", code="invalid_range")
+        first, last = match.group(1), match.group(2)
+        if first and last and int(last) < int(first):
+            raise InvalidRequest(f"Malformed Range header {header!r}", param="Range", code="invalid_range")
+        if (first and int(first) < size) or (not first and int(last) > 0 and size > 0):
+            satisfiable = True
+    if not satisfiable:
+        raise RangeNotSatisfiable(f"Range {spec!r} is outside the video's {size} bytes", param="Range")
+
+
+def video_unavailable(job: Job) -> APIError:
+    if job.status is JobStatus.COMPLETED:
+        return Gone(
+            f"The video of job {job.id} expired and was deleted", param="job_id", code="video_expired"
+        )
+    if job.status is JobStatus.FAILED:
+        return NotFound(
+            f"Job {job.id} failed, so it has no video: {job.error}", param="job_id", code="job_failed"
+        )
+    return NotFound(
+        f"Job {job.id} is {job.status.value}; its video is not ready yet",
+        param="job_id",
+        code="video_not_ready",
+    )
+
+
+def not_modified(request: Request, response: FileResponse) -> bool:
+    etag = response.headers.get("etag")
+    if_none_match = request.headers.get("if-none-match")
+    if if_none_match is not None:
+        return etag is not None and (
+            if_none_match.strip() == "*"
+            or etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+        )
+    if_modified_since = request.headers.get("if-modified-since")
+    last_modified = response.headers.get("last-modified")
+    if if_modified_since and last_modified:
+        try:
+            return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
+        except (TypeError, ValueError):
+            return False
+    return False
+
+
+@router.api_route("/videos/{job_id}.mp4", methods=["GET", "HEAD"], summary="Download a finished video")
+async def download_video(request: Request, job_id: str) -> Response:
+    log_info(request, job_id=job_id)
+    svc = service(request)
+    job = await svc.get(job_id)
+    log_info(request, status=job.status.value)
+    path = svc.video_path(job)
+    if path is None:
+        if job.has_video:
+            return error_response(
+                404,
+                f"The video file of job {job.id} is missing from storage",
+                param="job_id",
+                code="video_missing",
+            )
+        raise video_unavailable(job)
+    stat = os.stat(path)
+    response = FileResponse(
+        path, media_type="video/mp4", stat_result=stat, headers={"cache-control": "private, max-age=3600"}
+    )
+    if not_modified(request, response):
+        headers = {key: response.headers[key] for key in ("etag", "last-modified", "cache-control")}
+        return Response(status_code=304, headers=headers)
+    range_header = request.headers.get("range")
+    if range_header is not None:
+        if_range = request.headers.get("if-range")
+        if if_range is None or if_range in (
+            response.headers.get("etag"),
+            response.headers.get("last-modified"),
+        ):
+            check_range(range_header, stat.st_size)
+    return response

@@ -1,0 +1,89 @@
+"""Builds the ASGI app: settings, store, storage, routes, middleware, and the maintenance loop."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+
+from fastapi import FastAPI
+from fastapi.middleware.cors import CORSMiddleware
+
+from . import __version__
+from .api import extension, monitoring, seed, videos
+from .api.errors import install_error_handlers
+from .api.limits import BodyLimitMiddleware
+from .clock import Clock, SystemClock
+from .config import Settings, load_settings
+from .files.storage import LocalVideoStorage, VideoStorage
+from .maintenance.cleanup import cleanup_forever, run_cleanup
+from .reqlog import RequestLog, RequestLogMiddleware
+from .service import JobService
+from .store.base import JobStore
+from .store.sqlite import SqliteJobStore
+
+log = logging.getLogger("grok_imagine_api")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    store: JobStore | None = None,
+    storage: VideoStorage | None = None,
+    run_maintenance: bool = True,
+) -> FastAPI:
+    settings = settings or load_settings()
+    settings.prepare_paths()
+    service = JobService(
+        store=store or SqliteJobStore(settings.db_path),
+        storage=storage or LocalVideoStorage(settings.video_storage_path),
+        clock=clock or SystemClock(),
+        settings=settings,
+    )
+    request_log = RequestLog(settings.log_path)
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await service.store.open()
+        swept = await service.sweep_orphans()
+        if swept:
+            log.info("start-up: removed %d orphaned upload or video files", swept)
+        loop_task = None
+        if run_maintenance:
+            await run_cleanup(service, request_log)
+            loop_task = asyncio.create_task(cleanup_forever(service, request_log))
+        try:
+            yield
+        finally:
+            if loop_task is not None:
+                loop_task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await loop_task
+            await service.store.close()
+            request_log.close()
+
+    app = FastAPI(
+        title="grok-imagine-api",
+        version=__version__,
+        summary="OpenAI-compatible video generation API backed by Grok Imagine browser workers",
+        lifespan=lifespan,
+    )
+    app.state.service = service
+    app.state.settings = settings
+    app.state.request_log = request_log
+    install_error_handlers(app)
+    for module in (seed, videos, extension, monitoring):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, exempt=("/extension/complete",))
+    app.add_middleware(
+        CORSMiddleware,
+        allow_origins=settings.cors_origins,
+        allow_credentials=False,
+        allow_methods=["*"],
+        allow_headers=["*"],
+        expose_headers=["Content-Range", "Content-Length", "Accept-Ranges", "ETag", "Last-Modified"],
+    )
+    app.add_middleware(RequestLogMiddleware, log=request_log)
+    return app

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+MIB = 1024 * 1024
+
+
+class Settings(BaseSettings):
+    """Every setting is read from the environment (or a `.env` file) under its upper-case name."""
+
+    model_config = SettingsConfigDict(env_file=".env", env_file_encoding="utf-8", extra="ignore")
+
+    # The founding document's settings, with its defaults.
+    server_host: str = "0.0.0.0"
+    server_port: int = Field(8000, ge=1, le=65535)
+    video_storage_path: Path = Path("./videos")
+    log_path: Path = Path("./logs")
+    db_path: Path = Path("./jobs.db")
+    max_video_age_days: float = Field(7, gt=0)
+    job_timeout_seconds: float = Field(300, gt=0)
+
+    # Added settings.
+    public_base_url: str | None = None
+    cors_origins: Annotated[list[str], NoDecode] = ["*"]
+    max_upload_bytes: int = Field(512 * MIB, gt=0)
+    max_image_bytes: int = Field(10 * MIB, gt=0)
+    max_request_bytes: int = Field(16 * MIB, gt=0)
+    max_prompt_chars: int = Field(4000, gt=0)
+    log_retention_days: float = Field(30, gt=0)
+    cleanup_interval_seconds: float = Field(60, gt=0)
+    worker_seen_seconds: float = Field(120, gt=0)
+    max_poll_wait_seconds: float = Field(30, ge=0, le=300)
+    log_level: str = "info"
+
+    @field_validator("public_base_url")
+    @classmethod
+    def _strip_slash(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must start with http:// or https://")
+        return value.rstrip("/")
+
+    @field_validator("cors_origins", mode="before")
+    @classmethod
+    def _split_origins(cls, value: object) -> object:
+        if isinstance(value, str) and not value.lstrip().startswith("["):
+            return [origin.strip() for origin in value.split(",") if origin.strip()]
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.lower()
+        if value not in {"critical", "error", "warning", "info", "debug", "trace"}:
+            raise ValueError("must be one of critical, error, warning, info, debug, trace")
+        return value
+
+    @property
+    def max_video_age_seconds(self) -> float:
+        return self.max_video_age_days * 86400
+
+    def prepare_paths(self) -> None:
+        self.video_storage_path.mkdir(parents=True, exist_ok=True)
+        self.log_path.mkdir(parents=True, exist_ok=True)
+        self.db_path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def load_settings() -> Settings:
+    """Read settings, or stop the process with a message that names every bad value."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        lines = ["grok-imagine-api: invalid configuration:"]
+        for error in exc.errors():
+            name = "_".join(str(part) for part in error["loc"]).upper()
+            value = error.get("input")
+            lines.append(f"  {name}={value!r}: {error['msg']}")
+        print("\n".join(lines), file=sys.stderr)
+        raise SystemExit(2) from None

@@ -1,0 +1,182 @@
+"""The job domain: states, options and the rules for moving between states. Pure: no I/O."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any
+
+from .errors import Conflict, InvalidRequest
+
+
+class JobStatus(StrEnum):
+    PENDING = "pending"
+    PROCESSING = "processing"
+    COMPLETED = "completed"
+    FAILED = "failed"
+
+    @property
+    def terminal(self) -> bool:
+        return self in (JobStatus.COMPLETED, JobStatus.FAILED)
+
+
+class ErrorCode(StrEnum):
+    """Machine-readable reasons a job failed; workers send the first six, the server sets the rest."""
+
+    MODERATED = "moderated"
+    RATE_LIMITED = "rate_limited"
+    SESSION = "session"
+    TIMEOUT = "timeout"
+    NO_OUTPUT = "no_output"
+    UI_CHANGED = "ui_changed"
+    WORKER_ERROR = "worker_error"
+
+
+# What the Grok Imagine page can make; a job asking for anything else is refused at creation.
+ASPECT_RATIOS = ("2:3", "3:2", "1:1", "9:16", "16:9")
+RESOLUTIONS = ("480p", "720p")
+DURATIONS = (6, 10)
+MODES = ("normal", "fun", "spicy", "custom")
+
+
+@dataclass(frozen=True)
+class GenerationOptions:
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    duration: int | None = None
+    mode: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "aspect_ratio": self.aspect_ratio,
+            "resolution": self.resolution,
+            "duration": self.duration,
+            "mode": self.mode,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> GenerationOptions:
+        return cls(
+            aspect_ratio=data.get("aspect_ratio"),
+            resolution=data.get("resolution"),
+            duration=data.get("duration"),
+            mode=data.get("mode"),
+        )
+
+
+@dataclass(frozen=True)
+class InputImage:
+    data: bytes
+    mime: str
+
+
+@dataclass(frozen=True)
+class NewJob:
+    id: str
+    model: str
+    prompt: str
+    options: GenerationOptions
+    image: InputImage | None
+    created_at: float
+
+
+@dataclass(frozen=True)
+class Job:
+    id: str
+    seq: int
+    model: str
+    prompt: str
+    status: JobStatus
+    options: GenerationOptions
+    image_mime: str | None
+    image_size: int | None
+    created_at: float
+    updated_at: float
+    claimed_at: float | None = None
+    completed_at: float | None = None
+    progress: int = 0
+    claim_token: str | None = None
+    lease_expires_at: float | None = None
+    last_contact_at: float | None = None
+    worker_id: str | None = None
+    attempts: int = 0
+    error: str | None = None
+    error_code: str | None = None
+    video_size: int | None = None
+    video_expired_at: float | None = None
+
+    @property
+    def has_video(self) -> bool:
+        return self.status is JobStatus.COMPLETED and self.video_expired_at is None
+
+
+@dataclass(frozen=True)
+class Claim:
+    """What a worker receives when it claims a job."""
+
+    job: Job
+    image: InputImage | None = field(default=None)
+
+
+def new_job_id() -> str:
+    return "job_" + secrets.token_hex(12)
+
+
+def new_claim_token() -> str:
+    return secrets.token_urlsafe(18)
+
+
+def check_worker_report(job: Job, claim_token: str | None, now: float) -> None:
+    """Raise unless a worker may report on `job` now: it must be processing, under a live lease,
+    and, when the worker names its claim token, under that very lease."""
+    if job.status is not JobStatus.PROCESSING:
+        raise Conflict(
+            f"Job {job.id} is {job.status.value}; only a processing job accepts worker reports",
+            param="job_id",
+            code=f"job_{job.status.value}",
+        )
+    if claim_token is not None and claim_token != job.claim_token:
+        raise Conflict(
+            f"Claim token does not match the current lease of job {job.id}; it was handed to another worker",
+            param="claim_token",
+            code="lease_mismatch",
+        )
+    if job.lease_expires_at is not None and job.lease_expires_at <= now:
+        raise Conflict(
+            f"The lease on job {job.id} expired; the job is no longer yours",
+            param="claim_token",
+            code="lease_expired",
+        )
+
+
+def validate_prompt(prompt: str, *, max_chars: int, param: str = "prompt") -> str:
+    text = prompt.strip()
+    if not text:
+        raise InvalidRequest("Prompt must not be empty", param=param, code="empty_prompt")
+    if len(text) > max_chars:
+        raise InvalidRequest(
+            f"Prompt is {len(text)} characters long; the limit is {max_chars}",
+            param=param,
+            code="prompt_too_long",
+        )
+    return text
+
+
+def validate_options(options: GenerationOptions) -> GenerationOptions:
+    """Refuse what the Grok Imagine page cannot make, naming the parameter."""
+    checks: list[tuple[str, object, tuple[object, ...]]] = [
+        ("aspect_ratio", options.aspect_ratio, ASPECT_RATIOS),
+        ("resolution", options.resolution, RESOLUTIONS),
+        ("duration", options.duration, DURATIONS),
+        ("mode", options.mode, MODES),
+    ]
+    for name, value, allowed in checks:
+        if value is not None and value not in allowed:
+            choices = ", ".join(str(a) for a in allowed)
+            raise InvalidRequest(
+                f"Unsupported {name} {value!r}; choose one of {choices}",
+                param=name,
+                code=f"unsupported_{name}",
+            )
+    return options

@@ -1,0 +1,240 @@
+"""Every job operation, for every API dialect and the worker protocol. Knows nothing of HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass
+
+from .clock import Clock
+from .config import Settings
+from .domain.errors import InvalidRequest, NotFound
+from .domain.images import decode_image
+from .domain.jobs import (
+    Claim,
+    ErrorCode,
+    GenerationOptions,
+    Job,
+    JobStatus,
+    NewJob,
+    check_worker_report,
+    new_job_id,
+    validate_options,
+    validate_prompt,
+)
+from .files.storage import Upload, VideoStorage
+from .store.base import JobStore
+from .worker.dispatch import Dispatcher
+from .worker.registry import WorkerRegistry
+
+log = logging.getLogger("grok_imagine_api")
+
+# While nothing wakes it, a long poll still looks for work this often: jobs queued by another
+# process (a second server on the same database) are found without an in-process wake-up.
+RECHECK_SECONDS = 2.0
+MAX_LIST_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class Page:
+    jobs: list[Job]
+    next_cursor: str | None
+
+
+class JobService:
+    def __init__(
+        self,
+        *,
+        store: JobStore,
+        storage: VideoStorage,
+        clock: Clock,
+        settings: Settings,
+        dispatcher: Dispatcher | None = None,
+        workers: WorkerRegistry | None = None,
+    ) -> None:
+        self.store = store
+        self.storage = storage
+        self.clock = clock
+        self.settings = settings
+        self.dispatcher = dispatcher or Dispatcher()
+        self.workers = workers or WorkerRegistry(settings.worker_seen_seconds)
+        self._background: set[asyncio.Future[None]] = set()
+
+    @property
+    def lease_seconds(self) -> float:
+        return self.settings.job_timeout_seconds
+
+    # -- clients ----------------------------------------------------------------------------
+
+    async def create(self, *, model: str, prompt: str, image: str | None, options: GenerationOptions) -> Job:
+        text = validate_prompt(prompt, max_chars=self.settings.max_prompt_chars)
+        options = validate_options(options)
+        decoded = decode_image(image, max_bytes=self.settings.max_image_bytes) if image else None
+        new = NewJob(
+            id=new_job_id(),
+            model=model,
+            prompt=text,
+            options=options,
+            image=decoded,
+            created_at=self.clock.now(),
+        )
+        job = await self.store.create(new)
+        self.dispatcher.notify(1)
+        return job
+
+    async def get(self, job_id: str) -> Job:
+        job = await self.store.get(job_id)
+        if job is None:
+            raise NotFound(f"No job with id '{job_id}'", param="job_id", code="job_not_found")
+        return job
+
+    async def list_jobs(self, *, status: JobStatus | None, limit: int, cursor: str | None) -> Page:
+        if not 1 <= limit <= MAX_LIST_LIMIT:
+            raise InvalidRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", param="limit")
+        before = decode_cursor(cursor) if cursor else None
+        jobs = await self.store.list_jobs(status=status, limit=limit + 1, before_seq=before)
+        if len(jobs) > limit:
+            jobs = jobs[:limit]
+            return Page(jobs, encode_cursor(jobs[-1].seq))
+        return Page(jobs, None)
+
+    def video_path(self, job: Job) -> str | None:
+        path = self.storage.path_for(job.id) if job.has_video else None
+        return str(path) if path else None
+
+    # -- workers ----------------------------------------------------------------------------
+
+    async def poll(self, *, worker_id: str, wait: float) -> Claim | None:
+        """Claim the oldest pending job, waiting up to `wait` seconds for one to be queued."""
+        self.workers.seen(worker_id, self.clock.now())
+        deadline = time.monotonic() + min(wait, self.settings.max_poll_wait_seconds)
+        while True:
+            wake = self.dispatcher.register() if wait > 0 else None
+            try:
+                claim = await self._claim(worker_id)
+                if claim is not None:
+                    self.workers.claimed(worker_id, claim.job.id, self.clock.now())
+                    return claim
+                remaining = deadline - time.monotonic()
+                if wake is None or remaining <= 0:
+                    return None
+                await asyncio.wait({wake}, timeout=min(remaining, RECHECK_SECONDS))
+                if wake.done():
+                    wake = None  # woken: the next claim attempt acts on the wake-up
+            finally:
+                if wake is not None:
+                    self.dispatcher.release(wake)
+
+    async def _claim(self, worker_id: str) -> Claim | None:
+        attempt = asyncio.ensure_future(
+            self.store.claim(worker_id=worker_id, lease_seconds=self.lease_seconds, now=self.clock.now())
+        )
+        try:
+            return await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            # The poll was abandoned while the claim ran: give any job it took back to the queue.
+            attempt.add_done_callback(self._release_abandoned)
+            raise
+
+    def _release_abandoned(self, attempt: asyncio.Future[Claim | None]) -> None:
+        if attempt.cancelled() or attempt.exception() is not None:
+            return
+        claim = attempt.result()
+        if claim is not None:
+            task = asyncio.ensure_future(self.release(claim))
+            self._background.add(task)
+            task.add_done_callback(self._background.discard)
+
+    async def release(self, claim: Claim) -> None:
+        """Put a claimed job back at the head of the queue (its worker never received it)."""
+        token = claim.job.claim_token
+        if token and await self.store.release(claim.job.id, claim_token=token, now=self.clock.now()):
+            self.workers.finished(claim.job.worker_id, claim.job.id)
+            self.dispatcher.notify(1)
+
+    async def check_report(self, job_id: str, claim_token: str | None) -> Job:
+        """Fail fast, before a large upload is read, when the report could not be accepted anyway."""
+        job = await self.get(job_id)
+        check_worker_report(job, claim_token, self.clock.now())
+        return job
+
+    async def progress(self, job_id: str, *, claim_token: str | None, progress: int | None) -> Job:
+        job = await self.store.touch(
+            job_id,
+            claim_token=claim_token,
+            progress=progress,
+            lease_seconds=self.lease_seconds,
+            now=self.clock.now(),
+        )
+        if job.worker_id:
+            self.workers.seen(job.worker_id, self.clock.now())
+        return job
+
+    async def complete(self, job_id: str, *, claim_token: str | None, upload: Upload) -> Job:
+        await asyncio.to_thread(upload.finish)
+        job = await self.store.complete(
+            job_id,
+            claim_token=claim_token,
+            video_size=upload.size,
+            now=self.clock.now(),
+            before_commit=lambda: self.storage.promote(upload, job_id),
+        )
+        self.workers.finished(job.worker_id, job.id)
+        return job
+
+    async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode) -> Job:
+        job = await self.store.fail(
+            job_id, claim_token=claim_token, error=error, code=code, now=self.clock.now()
+        )
+        self.workers.finished(job.worker_id, job.id)
+        return job
+
+    # -- maintenance ------------------------------------------------------------------------
+
+    async def fail_stale(self) -> list[Job]:
+        minutes = self.settings.job_timeout_seconds / 60
+        jobs = await self.store.fail_stale(
+            now=self.clock.now(),
+            error=f"Worker stopped responding: no progress report for {minutes:g} minutes",
+        )
+        for job in jobs:
+            self.workers.finished(job.worker_id, job.id)
+            log.warning("job %s failed: worker %s went silent", job.id, job.worker_id)
+        return jobs
+
+    async def expire_videos(self) -> list[str]:
+        now = self.clock.now()
+        expired: list[str] = []
+        while True:
+            batch = await self.store.expire_videos(
+                cutoff=now - self.settings.max_video_age_seconds, now=now, limit=500
+            )
+            for job_id in batch:
+                await asyncio.to_thread(self.storage.delete, job_id)
+            expired.extend(batch)
+            if len(batch) < 500:
+                return expired
+
+    async def sweep_orphans(self) -> int:
+        """Remove temp uploads and video files no completed job owns (left by a crash or expiry)."""
+        removed = await asyncio.to_thread(self.storage.sweep_temp)
+        on_disk = await asyncio.to_thread(self.storage.video_ids)
+        for start in range(0, len(on_disk), 500):
+            batch = on_disk[start : start + 500]
+            live = await self.store.live_video_ids(batch)
+            for job_id in batch:
+                if job_id not in live:
+                    await asyncio.to_thread(self.storage.delete, job_id)
+                    removed += 1
+        return removed
+
+
+def encode_cursor(seq: int) -> str:
+    return f"c{seq}"
+
+
+def decode_cursor(cursor: str) -> int:
+    if cursor.startswith("c") and cursor[1:].isdigit():
+        return int(cursor[1:])
+    raise InvalidRequest("cursor is not one this server handed out", param="cursor", code="invalid_cursor")

@@ -1,0 +1,314 @@
+"""SQLite implementation of JobStore.
+
+All writes go through one thread that owns one connection, so transactions are serialized without
+"database is locked" errors; each store call is a single hop to that thread. Reads use their own
+connections (WAL lets them run beside the writer).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import sqlite3
+import threading
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import Any, TypeVar
+
+from ..domain.errors import NotFound
+from ..domain.jobs import (
+    Claim,
+    ErrorCode,
+    GenerationOptions,
+    InputImage,
+    Job,
+    JobStatus,
+    NewJob,
+    check_worker_report,
+    new_claim_token,
+)
+from .queries import QUERIES
+from .schema import migrate
+
+T = TypeVar("T")
+
+_SEQ_MAX = 2**63 - 1
+
+
+def connect(path: Path | str) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+    conn.row_factory = sqlite3.Row
+    conn.execute("PRAGMA journal_mode = WAL")
+    # NORMAL survives a crash of the process (the WAL is fsynced at checkpoints); see README.
+    conn.execute("PRAGMA synchronous = NORMAL")
+    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute("PRAGMA foreign_keys = ON")
+    return conn
+
+
+def row_to_job(row: sqlite3.Row) -> Job:
+    return Job(
+        id=row["id"],
+        seq=row["seq"],
+        model=row["model"],
+        prompt=row["prompt"],
+        status=JobStatus(row["status"]),
+        options=GenerationOptions.from_dict(json.loads(row["options"])),
+        image_mime=row["image_mime"],
+        image_size=row["image_size"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        claimed_at=row["claimed_at"],
+        completed_at=row["completed_at"],
+        progress=row["progress"],
+        claim_token=row["claim_token"],
+        lease_expires_at=row["lease_expires_at"],
+        last_contact_at=row["last_contact_at"],
+        worker_id=row["worker_id"],
+        attempts=row["attempts"],
+        error=row["error"],
+        error_code=row["error_code"],
+        video_size=row["video_size"],
+        video_expired_at=row["video_expired_at"],
+    )
+
+
+class SqliteJobStore:
+    def __init__(self, path: Path | str, *, readers: int = 2) -> None:
+        self.path = Path(path)
+        self._writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-writer")
+        self._reader_pool = ThreadPoolExecutor(max_workers=readers, thread_name_prefix="sqlite-reader")
+        self._writer: sqlite3.Connection | None = None
+        self._local = threading.local()
+        self._reader_conns: list[sqlite3.Connection] = []
+        self._reader_lock = threading.Lock()
+
+    # -- plumbing ---------------------------------------------------------------------------
+
+    async def open(self) -> None:
+        def setup() -> None:
+            self._writer = connect(self.path)
+            migrate(self._writer)
+
+        await self._run_write(setup)
+
+    async def close(self) -> None:
+        def close_writer() -> None:
+            if self._writer is not None:
+                self._writer.execute("PRAGMA optimize")
+                self._writer.close()
+                self._writer = None
+
+        await self._run_write(close_writer)
+        self._writer_pool.shutdown(wait=True)
+        self._reader_pool.shutdown(wait=True)
+        with self._reader_lock:
+            for conn in self._reader_conns:
+                conn.close()
+            self._reader_conns.clear()
+
+    async def _run_write(self, fn: Callable[[], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._writer_pool, fn)
+
+    async def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await asyncio.get_running_loop().run_in_executor(self._reader_pool, self._with_reader, fn)
+
+    def _with_reader(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = connect(self.path)
+            self._local.conn = conn
+            with self._reader_lock:
+                self._reader_conns.append(conn)
+        return fn(conn)
+
+    def _transaction(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """Run `fn` in BEGIN IMMEDIATE ... COMMIT on the writer connection (call on the writer thread)."""
+        conn = self._writer
+        if conn is None:
+            raise RuntimeError("store is not open")
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(conn)
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        conn.execute("COMMIT")
+        return result
+
+    async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        return await self._run_write(lambda: self._transaction(fn))
+
+    # -- jobs -------------------------------------------------------------------------------
+
+    async def create(self, new: NewJob) -> Job:
+        def insert(conn: sqlite3.Connection) -> Job:
+            row = conn.execute(
+                QUERIES["insert_job"],
+                {
+                    "id": new.id,
+                    "model": new.model,
+                    "prompt": new.prompt,
+                    "options": json.dumps(new.options.to_dict()),
+                    "image_mime": new.image.mime if new.image else None,
+                    "image_size": len(new.image.data) if new.image else None,
+                    "created_at": new.created_at,
+                },
+            ).fetchone()
+            if new.image is not None:
+                conn.execute(
+                    QUERIES["insert_image"],
+                    {"job_id": new.id, "mime": new.image.mime, "data": new.image.data},
+                )
+            return row_to_job(row)
+
+        return await self._write(insert)
+
+    async def get(self, job_id: str) -> Job | None:
+        def read(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute(QUERIES["get_job"], {"id": job_id}).fetchone()
+            return row_to_job(row) if row else None
+
+        return await self._run_read(read)
+
+    async def get_image(self, job_id: str) -> InputImage | None:
+        def read(conn: sqlite3.Connection) -> InputImage | None:
+            row = conn.execute(QUERIES["get_image"], {"job_id": job_id}).fetchone()
+            return InputImage(data=bytes(row["data"]), mime=row["mime"]) if row else None
+
+        return await self._run_read(read)
+
+    async def list_jobs(self, *, status: JobStatus | None, limit: int, before_seq: int | None) -> list[Job]:
+        params: dict[str, Any] = {
+            "limit": limit,
+            "before": before_seq if before_seq is not None else _SEQ_MAX,
+        }
+        if status is None:
+            sql = QUERIES["list_jobs"]
+        else:
+            sql = QUERIES["list_jobs_by_status"]
+            params["status"] = status.value
+
+        def read(conn: sqlite3.Connection) -> list[Job]:
+            return [row_to_job(row) for row in conn.execute(sql, params)]
+
+        return await self._run_read(read)
+
+    async def claim(self, *, worker_id: str, lease_seconds: float, now: float) -> Claim | None:
+        def claim(conn: sqlite3.Connection) -> Claim | None:
+            row = conn.execute(
+                QUERIES["claim_job"],
+                {
+                    "token": new_claim_token(),
+                    "worker_id": worker_id,
+                    "now": now,
+                    "lease_expires_at": now + lease_seconds,
+                },
+            ).fetchone()
+            if row is None:
+                return None
+            job = row_to_job(row)
+            image = None
+            if job.image_mime is not None:
+                image_row = conn.execute(QUERIES["get_image"], {"job_id": job.id}).fetchone()
+                if image_row is not None:
+                    image = InputImage(data=bytes(image_row["data"]), mime=image_row["mime"])
+            return Claim(job=job, image=image)
+
+        return await self._write(claim)
+
+    async def release(self, job_id: str, *, claim_token: str, now: float) -> bool:
+        def release(conn: sqlite3.Connection) -> bool:
+            row = conn.execute(
+                QUERIES["release_job"], {"id": job_id, "token": claim_token, "now": now}
+            ).fetchone()
+            return row is not None
+
+        return await self._write(release)
+
+    def _checked(self, conn: sqlite3.Connection, job_id: str, claim_token: str | None, now: float) -> Job:
+        row = conn.execute(QUERIES["get_job"], {"id": job_id}).fetchone()
+        if row is None:
+            raise NotFound(f"No job with id '{job_id}'", param="job_id", code="job_not_found")
+        job = row_to_job(row)
+        check_worker_report(job, claim_token, now)
+        return job
+
+    async def touch(
+        self, job_id: str, *, claim_token: str | None, progress: int | None, lease_seconds: float, now: float
+    ) -> Job:
+        def touch(conn: sqlite3.Connection) -> Job:
+            self._checked(conn, job_id, claim_token, now)
+            row = conn.execute(
+                QUERIES["touch_job"],
+                {
+                    "id": job_id,
+                    "progress": progress or 0,
+                    "now": now,
+                    "lease_expires_at": now + lease_seconds,
+                },
+            ).fetchone()
+            return row_to_job(row)
+
+        return await self._write(touch)
+
+    async def complete(
+        self,
+        job_id: str,
+        *,
+        claim_token: str | None,
+        video_size: int,
+        now: float,
+        before_commit: Callable[[], None],
+    ) -> Job:
+        def complete(conn: sqlite3.Connection) -> Job:
+            self._checked(conn, job_id, claim_token, now)
+            row = conn.execute(
+                QUERIES["complete_job"], {"id": job_id, "now": now, "video_size": video_size}
+            ).fetchone()
+            before_commit()
+            return row_to_job(row)
+
+        return await self._write(complete)
+
+    async def fail(
+        self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode, now: float
+    ) -> Job:
+        def fail(conn: sqlite3.Connection) -> Job:
+            self._checked(conn, job_id, claim_token, now)
+            row = conn.execute(
+                QUERIES["fail_job"], {"id": job_id, "now": now, "error": error, "error_code": code.value}
+            ).fetchone()
+            return row_to_job(row)
+
+        return await self._write(fail)
+
+    async def fail_stale(self, *, now: float, error: str) -> list[Job]:
+        def sweep(conn: sqlite3.Connection) -> list[Job]:
+            return [
+                row_to_job(row)
+                for row in conn.execute(QUERIES["fail_stale_jobs"], {"now": now, "error": error})
+            ]
+
+        return await self._write(sweep)
+
+    async def expire_videos(self, *, cutoff: float, now: float, limit: int) -> list[str]:
+        def expire(conn: sqlite3.Connection) -> list[str]:
+            rows = conn.execute(QUERIES["expire_videos"], {"cutoff": cutoff, "now": now, "limit": limit})
+            return [row["id"] for row in rows]
+
+        return await self._write(expire)
+
+    async def live_video_ids(self, job_ids: list[str]) -> set[str]:
+        def read(conn: sqlite3.Connection) -> set[str]:
+            rows = conn.execute(QUERIES["live_video_ids"], {"ids": json.dumps(job_ids)})
+            return {row["id"] for row in rows}
+
+        return await self._run_read(read)
+
+    async def counts(self) -> dict[JobStatus, int]:
+        def read(conn: sqlite3.Connection) -> dict[JobStatus, int]:
+            return {JobStatus(row["status"]): row["n"] for row in conn.execute(QUERIES["count_jobs"])}
+
+        return await self._run_read(read)

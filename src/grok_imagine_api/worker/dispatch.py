@@ -1,0 +1,39 @@
+"""Wakes long-polling workers the moment a job is queued, one waiter per job, first come first served."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import deque
+
+
+class Dispatcher:
+    def __init__(self) -> None:
+        self._waiters: deque[asyncio.Future[None]] = deque()
+
+    def register(self) -> asyncio.Future[None]:
+        """Register interest *before* looking for work, so that a job queued in between is not missed."""
+        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._waiters.append(future)
+        return future
+
+    def notify(self, count: int = 1) -> None:
+        while count > 0 and self._waiters:
+            future = self._waiters.popleft()
+            if not future.done():
+                future.set_result(None)
+                count -= 1
+
+    def release(self, future: asyncio.Future[None]) -> None:
+        """Withdraw a registration. A wake-up it received but will not act on goes to the next waiter."""
+        if future.done():
+            if not future.cancelled():
+                self.notify(1)
+        else:
+            future.cancel()
+            with contextlib.suppress(ValueError):
+                self._waiters.remove(future)
+
+    @property
+    def waiting(self) -> int:
+        return sum(1 for future in self._waiters if not future.done())
