@@ -1,0 +1,326 @@
+from __future__ import annotations
+
+import socket
+import threading
+from pathlib import Path
+
+import httpx
+import pytest
+from support import DEMO_MP4, ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
+
+# -- poll ------------------------------------------------------------------------------------
+
+
+def test_empty_poll_is_204(client: httpx.Client) -> None:
+    reply = client.get("/extension/poll")
+    assert reply.status_code == 204
+    assert reply.content == b""
+
+
+def test_poll_claims_oldest_first_with_a_lease(client: httpx.Client, server: ThreadServer) -> None:
+    first = create_job(client, "first")
+    create_job(client, "second")
+    work = claim(client, client_id="tab-1", mode="video")
+    assert work["job_id"] == first["id"]
+    assert work["prompt"] == "first"
+    assert work["image"] is None
+    assert work["claim_token"]
+    assert work["lease_seconds"] == server.settings.job_timeout_seconds
+    assert work["lease_expires_at"] == server.clock.now() + server.settings.job_timeout_seconds
+    assert claim(client)["prompt"] == "second"
+    assert client.get("/extension/poll").status_code == 204
+    workers = client.get("/health").json()["workers"]
+    assert "tab-1" in [w["client_id"] for w in workers["list"]]
+
+
+def test_bad_poll_parameters(client: httpx.Client) -> None:
+    assert_error(client.get("/extension/poll", params={"mode": "image"}), 400, param="mode")
+    assert_error(client.get("/extension/poll", params={"wait": "-1"}), 400, param="wait")
+    assert_error(client.get("/extension/poll", params={"wait": "soon"}), 400, param="wait")
+
+
+def test_long_poll_returns_as_soon_as_a_job_arrives(client: httpx.Client, server: ThreadServer) -> None:
+    results: list[httpx.Response] = []
+    with server.client() as worker:
+        thread = threading.Thread(
+            target=lambda: results.append(worker.get("/extension/poll", params={"wait": 25}))
+        )
+        thread.start()
+        wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 1)
+        job = create_job(client)
+        thread.join(timeout=10)
+    assert not thread.is_alive(), "the long poll was not woken by the new job"
+    assert results[0].status_code == 200
+    assert results[0].json()["job_id"] == job["id"]
+
+
+def test_long_poll_times_out_with_204(client: httpx.Client) -> None:
+    assert client.get("/extension/poll", params={"wait": 0.2}).status_code == 204
+
+
+def test_each_job_wakes_one_waiter_and_all_jobs_are_delivered(client: httpx.Client, server: ThreadServer) -> None:
+    got: list[str] = []
+    lock = threading.Lock()
+
+    def wait_for_one() -> None:
+        with server.client() as worker:
+            reply = worker.get("/extension/poll", params={"wait": 20})
+            if reply.status_code == 200:
+                with lock:
+                    got.append(reply.json()["job_id"])
+
+    threads = [threading.Thread(target=wait_for_one) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 4)
+    created = {create_job(client, f"job {i}")["id"] for i in range(4)}
+    for thread in threads:
+        thread.join(timeout=15)
+    assert sorted(got) == sorted(created)
+
+
+def test_a_worker_that_hangs_up_while_waiting_takes_no_job(client: httpx.Client, server: ThreadServer) -> None:
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(b"GET /extension/poll?wait=20 HTTP/1.1\r\nHost: x\r\n\r\n")
+    wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 1)
+    sock.close()
+    wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 0)
+    job = create_job(client)
+    assert claim(client)["job_id"] == job["id"]
+
+
+# -- progress --------------------------------------------------------------------------------
+
+
+def test_progress_extends_the_lease(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    server.clock.advance(100)
+    reply = client.post(
+        "/extension/progress", json={"job_id": work["job_id"], "claim_token": work["claim_token"], "progress": 61}
+    )
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["progress"] == 61
+    assert body["status"] == "processing"
+    assert body["cancelled"] is False
+    assert body["lease_expires_at"] == server.clock.now() + server.settings.job_timeout_seconds
+    listed = client.get("/jobs").json()["data"][0]
+    assert listed["progress"] == 61
+
+
+def test_progress_never_goes_backwards(client: httpx.Client) -> None:
+    create_job(client)
+    work = claim(client)
+    client.post("/extension/progress", json={"job_id": work["job_id"], "progress": 40})
+    reply = client.post("/extension/progress", json={"job_id": work["job_id"], "progress": 10})
+    assert reply.json()["progress"] == 40
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [({"job_id": "j", "progress": 101}, "progress"), ({"job_id": "j", "progress": -1}, "progress"), ({}, "job_id")],
+)
+def test_bad_progress_reports(client: httpx.Client, body: dict, param: str) -> None:  # type: ignore[type-arg]
+    assert_error(client.post("/extension/progress", json=body), 400, param=param)
+
+
+def test_progress_on_unknown_pending_or_foreign_jobs(client: httpx.Client) -> None:
+    assert_error(client.post("/extension/progress", json={"job_id": "job_x", "progress": 5}), 404, "job_not_found")
+    pending = create_job(client)
+    assert_error(
+        client.post("/extension/progress", json={"job_id": pending["id"], "progress": 5}), 409, "job_pending"
+    )
+    work = claim(client)
+    reply = client.post("/extension/progress", json={"job_id": work["job_id"], "claim_token": "stolen"})
+    assert_error(reply, 409, "lease_mismatch", "claim_token")
+
+
+# -- complete --------------------------------------------------------------------------------
+
+
+def test_complete_stores_the_video(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    reply = upload(client, work["job_id"], token=work["claim_token"])
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body == {
+        "job_id": work["job_id"],
+        "status": "completed",
+        "video_url": f"{server.url}/videos/{work['job_id']}.mp4",
+        "video_size": len(DEMO_MP4),
+    }
+    stored = server.settings.video_storage_path / f"{work['job_id']}.mp4"
+    assert stored.read_bytes() == DEMO_MP4
+    assert not [p for p in server.settings.video_storage_path.iterdir() if p.name.startswith(".upload-")]
+
+
+def test_complete_without_claim_token_as_the_seed_describes(client: httpx.Client) -> None:
+    create_job(client)
+    work = claim(client)
+    assert upload(client, work["job_id"]).status_code == 200
+
+
+def test_complete_with_job_id_after_the_video_part(client: httpx.Client) -> None:
+    create_job(client)
+    work = claim(client)
+    boundary = "b0und"
+    body = (
+        (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        + DEMO_MP4
+        + f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="job_id"\r\n\r\n{work["job_id"]}\r\n'
+        f"--{boundary}--\r\n".encode()
+    )
+    reply = client.post(
+        "/extension/complete", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+    )
+    assert reply.status_code == 200, reply.text
+
+
+def no_files_left(server: ThreadServer) -> bool:
+    return not any(server.settings.video_storage_path.iterdir())
+
+
+def test_upload_that_is_not_mp4_is_415_and_leaves_nothing(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    reply = upload(client, work["job_id"], video=b"<html>not a video</html>" * 100)
+    assert_error(reply, 415, "not_mp4", "video")
+    reply = upload(client, work["job_id"], video=b"\x00\x00")
+    assert_error(reply, 415, "not_mp4", "video")
+    assert no_files_left(server)
+    assert client.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
+
+
+def test_bad_upload_forms(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    assert_error(upload(client, work["job_id"], video=b""), 400, "empty_video", "video")
+    assert_error(upload(client, None), 400, "missing_parameter", "job_id")
+    reply = client.post("/extension/complete", data={"job_id": work["job_id"]}, files={"other": ("x", b"1")})
+    assert_error(reply, 400, "missing_parameter", "video")
+    reply = client.post("/extension/complete", json={"job_id": work["job_id"]})
+    assert_error(reply, 415, "expected_multipart")
+    assert_error(upload(client, "job_unknown"), 404, "job_not_found")
+    assert no_files_left(server)
+
+
+def test_upload_over_the_limit_is_413_and_leaves_nothing(tmp_path: Path) -> None:
+    with ThreadServer(settings_for(tmp_path, max_upload_bytes=50_000)) as srv, srv.client() as http:
+        create_job(http)
+        work = claim(http)
+        # Declared too large: refused from the headers alone.
+        assert_error(upload(http, work["job_id"], video=DEMO_MP4 + b"\0" * 2_000_000), 413, "video_too_large")
+
+        # Sent chunked, so only counting the bytes can catch it.
+        def body():  # type: ignore[no-untyped-def]
+            yield (
+                f'--xx\r\nContent-Disposition: form-data; name="job_id"\r\n\r\n{work["job_id"]}\r\n'
+                '--xx\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n\r\n'
+            ).encode()
+            yield DEMO_MP4
+            yield b"\r\n--xx--\r\n"
+
+        reply = http.post(
+            "/extension/complete", content=body(), headers={"content-type": "multipart/form-data; boundary=xx"}
+        )
+        assert_error(reply, 413, "video_too_large", "video")
+        assert not any(srv.settings.video_storage_path.iterdir())
+        assert http.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
+
+
+def test_duplicate_complete_is_409_and_keeps_the_first_video(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    assert upload(client, work["job_id"], token=work["claim_token"]).status_code == 200
+    other = DEMO_MP4[:100] + b"x" * 50
+    assert_error(upload(client, work["job_id"], video=other, token=work["claim_token"]), 409, "job_completed")
+    assert (server.settings.video_storage_path / f"{work['job_id']}.mp4").read_bytes() == DEMO_MP4
+    assert len(list(server.settings.video_storage_path.iterdir())) == 1
+
+
+def test_complete_with_a_foreign_token_is_409(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    assert_error(upload(client, work["job_id"], token="someone-else"), 409, "lease_mismatch", "claim_token")
+    assert no_files_left(server)
+
+
+def test_a_worker_whose_lease_expired_cannot_complete(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    server.clock.advance(server.settings.job_timeout_seconds + 1)
+    assert_error(upload(client, work["job_id"], token=work["claim_token"]), 409, "lease_expired")
+    assert_error(
+        client.post("/extension/progress", json={"job_id": work["job_id"], "claim_token": work["claim_token"]}),
+        409,
+        "lease_expired",
+    )
+    assert no_files_left(server)
+    assert client.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
+
+
+# -- error -----------------------------------------------------------------------------------
+
+
+def test_error_report_fails_the_job_with_its_code(client: httpx.Client) -> None:
+    create_job(client)
+    work = claim(client)
+    reply = client.post(
+        "/extension/error",
+        json={"job_id": work["job_id"], "error": "Rate limit reached", "code": "rate_limited",
+              "claim_token": work["claim_token"]},
+    )
+    assert reply.status_code == 200
+    assert reply.json() == {
+        "job_id": work["job_id"],
+        "status": "failed",
+        "error": "Rate limit reached",
+        "error_code": "rate_limited",
+    }
+    listed = client.get("/jobs", params={"status": "failed"}).json()["data"][0]
+    assert listed["error_code"] == "rate_limited"
+
+
+def test_error_report_without_code_uses_worker_error(client: httpx.Client) -> None:
+    create_job(client)
+    work = claim(client)
+    reply = client.post("/extension/error", json={"job_id": work["job_id"], "error": "Error message"})
+    assert reply.json()["error_code"] == "worker_error"
+
+
+def test_late_and_duplicate_error_reports_change_nothing(client: httpx.Client) -> None:
+    create_job(client)
+    work = claim(client)
+    assert upload(client, work["job_id"]).status_code == 200
+    late = client.post("/extension/error", json={"job_id": work["job_id"], "error": "boom"})
+    assert_error(late, 409, "job_completed")
+    assert client.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "completed"
+
+    create_job(client)
+    work = claim(client)
+    assert client.post("/extension/error", json={"job_id": work["job_id"], "error": "one"}).status_code == 200
+    assert_error(client.post("/extension/error", json={"job_id": work["job_id"], "error": "two"}), 409, "job_failed")
+    assert_error(upload(client, work["job_id"]), 409, "job_failed")
+    assert client.get(f"/v1/videos/generations/{work['job_id']}").json()["error"] == "one"
+
+
+@pytest.mark.parametrize(
+    ("body", "param"),
+    [
+        ({"job_id": "j", "error": "x", "code": "bogus"}, "code"),
+        ({"job_id": "j", "error": ""}, "error"),
+        ({"job_id": "j"}, "error"),
+        ({"error": "x"}, "job_id"),
+    ],
+)
+def test_bad_error_reports(client: httpx.Client, body: dict, param: str) -> None:  # type: ignore[type-arg]
+    assert_error(client.post("/extension/error", json=body), 400, param=param)
+
+
+def test_error_on_unknown_job_is_404(client: httpx.Client) -> None:
+    assert_error(client.post("/extension/error", json={"job_id": "job_x", "error": "e"}), 404, "job_not_found")

@@ -1,0 +1,209 @@
+"""Test helpers: real servers (in a thread with a controllable clock, or as a separate process)."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+import zlib
+from collections.abc import Callable, Iterator
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+
+from grok_imagine_api.app import create_app
+from grok_imagine_api.clock import FakeClock
+from grok_imagine_api.config import Settings
+
+ROOT = Path(__file__).resolve().parent.parent
+DEMO_MP4 = resources.files("grok_imagine_api").joinpath("assets/demo.mp4").read_bytes()
+
+
+def tiny_png() -> bytes:
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(
+        b"IEND", b""
+    )
+
+
+PNG_1PX = tiny_png()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def wait_until(condition: Callable[[], Any], *, timeout: float = 10.0, interval: float = 0.01) -> Any:
+    """Poll `condition` until it returns something truthy, failing after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        time.sleep(interval)
+
+
+def settings_for(tmp: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "db_path": tmp / "jobs.db",
+        "video_storage_path": tmp / "videos",
+        "log_path": tmp / "logs",
+        "server_port": 8000,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+class ThreadServer:
+    """The real app under a real uvicorn, in a thread of the test process, with a FakeClock."""
+
+    def __init__(self, settings: Settings, *, maintenance: bool = False) -> None:
+        self.settings = settings
+        self.clock = FakeClock()
+        self.app = create_app(settings, clock=self.clock, run_maintenance=maintenance)
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+        self.loop: asyncio.AbstractEventLoop | None = None
+
+    def __enter__(self) -> ThreadServer:
+        self.thread.start()
+        wait_until(lambda: self.server.started, timeout=15)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)
+
+    @property
+    def service(self) -> Any:
+        return self.app.state.service
+
+    def client(self, **kwargs: Any) -> httpx.Client:
+        return httpx.Client(base_url=self.url, timeout=30, **kwargs)
+
+
+class ProcessServer:
+    """The server as its own process, started the way users start it."""
+
+    def __init__(self, tmp: Path, *, env: dict[str, str] | None = None, command: list[str] | None = None) -> None:
+        self.tmp = tmp
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = {
+            **os.environ,
+            "SERVER_HOST": "127.0.0.1",
+            "SERVER_PORT": str(self.port),
+            "DB_PATH": str(tmp / "jobs.db"),
+            "VIDEO_STORAGE_PATH": str(tmp / "videos"),
+            "LOG_PATH": str(tmp / "logs"),
+            "LOG_LEVEL": "warning",
+            **(env or {}),
+        }
+        self.command = command or [sys.executable, str(ROOT / "server.py")]
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> ProcessServer:
+        self.proc = subprocess.Popen(
+            self.command, cwd=self.tmp, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        )
+
+        def up() -> bool:
+            assert self.proc is not None
+            if self.proc.poll() is not None:
+                out = self.proc.stdout.read().decode() if self.proc.stdout else ""
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{out}")
+            try:
+                return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
+            except httpx.HTTPError:
+                return False
+
+        wait_until(up, timeout=30, interval=0.05)
+        return self
+
+    def stop(self) -> str:
+        if self.proc is None:
+            return ""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            try:
+                self.proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        out = self.proc.stdout.read().decode() if self.proc.stdout else ""
+        self.proc = None
+        return out
+
+    def kill9(self) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        if self.proc.stdout:
+            self.proc.stdout.close()
+        self.proc = None
+
+
+@contextlib.contextmanager
+def process_server(tmp: Path, **kwargs: Any) -> Iterator[ProcessServer]:
+    server = ProcessServer(tmp, **kwargs).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def create_job(client: httpx.Client, prompt: str = "A cat playing piano", **extra: Any) -> dict[str, Any]:
+    reply = client.post("/v1/videos/generations", json={"model": "grok", "prompt": prompt, **extra})
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def claim(client: httpx.Client, **params: Any) -> dict[str, Any]:
+    reply = client.get("/extension/poll", params=params)
+    assert reply.status_code == 200, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def upload(
+    client: httpx.Client, job_id: str | None, video: bytes = DEMO_MP4, token: str | None = None, **fields: str
+) -> httpx.Response:
+    data = {**fields}
+    if job_id is not None:
+        data["job_id"] = job_id
+    if token is not None:
+        data["claim_token"] = token
+    return client.post("/extension/complete", data=data, files={"video": ("out.mp4", video, "video/mp4")})
+
+
+def assert_error(reply: httpx.Response, status: int, code: str | None = None, param: str | None = None) -> None:
+    assert reply.status_code == status, reply.text
+    body = reply.json()
+    assert set(body) == {"error"}, body
+    assert set(body["error"]) == {"message", "type", "param", "code"}, body
+    assert body["error"]["message"]
+    if code is not None:
+        assert body["error"]["code"] == code, body
+    if param is not None:
+        assert body["error"]["param"] == param, body
