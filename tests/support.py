@@ -13,10 +13,10 @@ import sys
 import threading
 import time
 import zlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import httpx
 import uvicorn
@@ -25,6 +25,7 @@ from grok_imagine_api.app import create_app
 from grok_imagine_api.clock import FakeClock
 from grok_imagine_api.config import Settings
 
+T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
 DEMO_MP4 = resources.files("grok_imagine_api").joinpath("assets/demo.mp4").read_bytes()
 
@@ -82,8 +83,8 @@ class ThreadServer:
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, daemon=True)
-        self.loop: asyncio.AbstractEventLoop | None = None
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=lambda: self.loop.run_until_complete(self.server.serve()), daemon=True)
 
     def __enter__(self) -> ThreadServer:
         self.thread.start()
@@ -93,6 +94,11 @@ class ThreadServer:
     def __exit__(self, *exc: object) -> None:
         self.server.should_exit = True
         self.thread.join(timeout=15)
+        self.loop.close()
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the server's own event loop and return its result."""
+        return asyncio.run_coroutine_threadsafe(coro, self.loop).result(timeout=30)
 
     @property
     def service(self) -> Any:

@@ -40,7 +40,11 @@ def check_range(header: str, size: int) -> None:
         if (first and int(first) < size) or (not first and int(last) > 0 and size > 0):
             satisfiable = True
     if not satisfiable:
-        raise RangeNotSatisfiable(f"Range {spec!r} is outside the video's {size} bytes", param="Range")
+        raise RangeNotSatisfiable(
+            f"Range {spec!r} is outside the video's {size} bytes",
+            param="Range",
+            headers={"Content-Range": f"bytes */{size}"},
+        )
 
 
 def video_unavailable(job: Job) -> APIError:
