@@ -8,6 +8,7 @@ connections (WAL lets them run beside the writer).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import sqlite3
 import threading
@@ -96,7 +97,8 @@ class SqliteJobStore:
     async def close(self) -> None:
         def close_writer() -> None:
             if self._writer is not None:
-                self._writer.execute("PRAGMA optimize")
+                with contextlib.suppress(sqlite3.OperationalError):  # busy elsewhere: skip it this time
+                    self._writer.execute("PRAGMA optimize")
                 self._writer.close()
                 self._writer = None
 

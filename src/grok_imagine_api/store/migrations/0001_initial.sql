@@ -25,9 +25,7 @@ CREATE TABLE jobs (
     video_expired_at REAL
 );
 
-CREATE INDEX jobs_pending ON jobs (seq) WHERE status = 'pending';
 CREATE INDEX jobs_status_seq ON jobs (status, seq);
-CREATE INDEX jobs_lease ON jobs (lease_expires_at) WHERE status = 'processing';
 CREATE INDEX jobs_live_videos ON jobs (completed_at) WHERE status = 'completed' AND video_expired_at IS NULL;
 
 CREATE TABLE job_images (
