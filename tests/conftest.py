@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support import ThreadServer, settings_for  # noqa: E402
+from support import ThreadServer, settings_for
 
 
 @pytest.fixture

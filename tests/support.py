@@ -35,8 +35,11 @@ def tiny_png() -> bytes:
         return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
 
     header = struct.pack(">IIBBBBB", 1, 1, 8, 2, 0, 0, 0)
-    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00")) + chunk(
-        b"IEND", b""
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00"))
+        + chunk(b"IEND", b"")
     )
 
 
@@ -81,10 +84,14 @@ class ThreadServer:
         self.app = create_app(settings, clock=self.clock, run_maintenance=maintenance)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
+        config = uvicorn.Config(
+            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
+        )
         self.server = uvicorn.Server(config)
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=lambda: self.loop.run_until_complete(self.server.serve()), daemon=True)
+        self.thread = threading.Thread(
+            target=lambda: self.loop.run_until_complete(self.server.serve()), daemon=True
+        )
 
     def __enter__(self) -> ThreadServer:
         self.thread.start()
@@ -111,7 +118,9 @@ class ThreadServer:
 class ProcessServer:
     """The server as its own process, started the way users start it."""
 
-    def __init__(self, tmp: Path, *, env: dict[str, str] | None = None, command: list[str] | None = None) -> None:
+    def __init__(
+        self, tmp: Path, *, env: dict[str, str] | None = None, command: list[str] | None = None
+    ) -> None:
         self.tmp = tmp
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -203,7 +212,9 @@ def upload(
     return client.post("/extension/complete", data=data, files={"video": ("out.mp4", video, "video/mp4")})
 
 
-def assert_error(reply: httpx.Response, status: int, code: str | None = None, param: str | None = None) -> None:
+def assert_error(
+    reply: httpx.Response, status: int, code: str | None = None, param: str | None = None
+) -> None:
     assert reply.status_code == status, reply.text
     body = reply.json()
     assert set(body) == {"error"}, body

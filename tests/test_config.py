@@ -25,7 +25,9 @@ def test_seed_defaults(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.chdir(tmp_path)
-    (tmp_path / ".env").write_text("SERVER_PORT=9001\nJOB_TIMEOUT_SECONDS=60\nCORS_ORIGINS=http://a.example, http://b.example\n")
+    (tmp_path / ".env").write_text(
+        "SERVER_PORT=9001\nJOB_TIMEOUT_SECONDS=60\nCORS_ORIGINS=http://a.example, http://b.example\n"
+    )
     monkeypatch.setenv("JOB_TIMEOUT_SECONDS", "120")
     settings = Settings()
     assert settings.server_port == 9001
@@ -33,8 +35,9 @@ def test_environment_and_dotenv(monkeypatch: pytest.MonkeyPatch, tmp_path: Path)
     assert settings.cors_origins == ["http://a.example", "http://b.example"]
 
 
-def test_bad_values_stop_start_up_with_a_clear_message(monkeypatch: pytest.MonkeyPatch,
-                                                       capsys: pytest.CaptureFixture[str]) -> None:
+def test_bad_values_stop_start_up_with_a_clear_message(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     monkeypatch.setenv("SERVER_PORT", "eighty")
     monkeypatch.setenv("MAX_VIDEO_AGE_DAYS", "-1")
     with pytest.raises(SystemExit) as stop:
@@ -52,15 +55,25 @@ def test_public_base_url_must_be_http(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_missing_directories_are_created(tmp_path: Path) -> None:
-    settings = Settings(_env_file=None, db_path=tmp_path / "a/b/jobs.db", video_storage_path=tmp_path / "v/w",  # type: ignore[call-arg]
-                        log_path=tmp_path / "l")
+    settings = Settings(
+        _env_file=None,
+        db_path=tmp_path / "a/b/jobs.db",
+        video_storage_path=tmp_path / "v/w",  # type: ignore[call-arg]
+        log_path=tmp_path / "l",
+    )
     settings.prepare_paths()
     assert (tmp_path / "a/b").is_dir() and (tmp_path / "v/w").is_dir() and (tmp_path / "l").is_dir()
 
 
 def test_server_py_reports_a_bad_setting_and_exits(tmp_path: Path) -> None:
     root = Path(__file__).resolve().parent.parent
-    result = subprocess.run([sys.executable, str(root / "server.py")], cwd=tmp_path, capture_output=True, text=True,
-                            env={"PATH": "/usr/bin:/bin", "SERVER_PORT": "99999"}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, str(root / "server.py")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env={"PATH": "/usr/bin:/bin", "SERVER_PORT": "99999"},
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "SERVER_PORT=99999" in result.stderr or "SERVER_PORT='99999'" in result.stderr

@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import httpx
-from support import PNG_1PX, ThreadServer, claim, create_job, upload, wait_until
 
 from grok_imagine_api.reqlog import RequestLog, redact
+from support import PNG_1PX, ThreadServer, claim, create_job, upload, wait_until
 
 
 def read_log(server: ThreadServer, requests: int) -> list[dict]:  # type: ignore[type-arg]
@@ -22,7 +22,9 @@ def read_log(server: ThreadServer, requests: int) -> list[dict]:  # type: ignore
     return wait_until(lines)  # type: ignore[no-any-return]
 
 
-def test_requests_and_responses_are_logged_as_the_seed_shows(client: httpx.Client, server: ThreadServer) -> None:
+def test_requests_and_responses_are_logged_as_the_seed_shows(
+    client: httpx.Client, server: ThreadServer
+) -> None:
     image = base64.b64encode(PNG_1PX * 20).decode()
     job = create_job(client, "A cat playing piano", image=image)
     work = claim(client)

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+
 from support import DEMO_MP4, ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
 
 # -- poll ------------------------------------------------------------------------------------
@@ -58,7 +59,9 @@ def test_long_poll_times_out_with_204(client: httpx.Client) -> None:
     assert client.get("/extension/poll", params={"wait": 0.2}).status_code == 204
 
 
-def test_each_job_wakes_one_waiter_and_all_jobs_are_delivered(client: httpx.Client, server: ThreadServer) -> None:
+def test_each_job_wakes_one_waiter_and_all_jobs_are_delivered(
+    client: httpx.Client, server: ThreadServer
+) -> None:
     got: list[str] = []
     lock = threading.Lock()
 
@@ -79,7 +82,9 @@ def test_each_job_wakes_one_waiter_and_all_jobs_are_delivered(client: httpx.Clie
     assert sorted(got) == sorted(created)
 
 
-def test_a_worker_that_hangs_up_while_waiting_takes_no_job(client: httpx.Client, server: ThreadServer) -> None:
+def test_a_worker_that_hangs_up_while_waiting_takes_no_job(
+    client: httpx.Client, server: ThreadServer
+) -> None:
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.sendall(b"GET /extension/poll?wait=20 HTTP/1.1\r\nHost: x\r\n\r\n")
     wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 1)
@@ -97,7 +102,8 @@ def test_progress_extends_the_lease(client: httpx.Client, server: ThreadServer) 
     work = claim(client)
     server.clock.advance(100)
     reply = client.post(
-        "/extension/progress", json={"job_id": work["job_id"], "claim_token": work["claim_token"], "progress": 61}
+        "/extension/progress",
+        json={"job_id": work["job_id"], "claim_token": work["claim_token"], "progress": 61},
     )
     assert reply.status_code == 200
     body = reply.json()
@@ -119,14 +125,20 @@ def test_progress_never_goes_backwards(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("body", "param"),
-    [({"job_id": "j", "progress": 101}, "progress"), ({"job_id": "j", "progress": -1}, "progress"), ({}, "job_id")],
+    [
+        ({"job_id": "j", "progress": 101}, "progress"),
+        ({"job_id": "j", "progress": -1}, "progress"),
+        ({}, "job_id"),
+    ],
 )
 def test_bad_progress_reports(client: httpx.Client, body: dict, param: str) -> None:  # type: ignore[type-arg]
     assert_error(client.post("/extension/progress", json=body), 400, param=param)
 
 
 def test_progress_on_unknown_pending_or_foreign_jobs(client: httpx.Client) -> None:
-    assert_error(client.post("/extension/progress", json={"job_id": "job_x", "progress": 5}), 404, "job_not_found")
+    assert_error(
+        client.post("/extension/progress", json={"job_id": "job_x", "progress": 5}), 404, "job_not_found"
+    )
     pending = create_job(client)
     assert_error(
         client.post("/extension/progress", json={"job_id": pending["id"], "progress": 5}), 409, "job_pending"
@@ -176,7 +188,9 @@ def test_complete_with_job_id_after_the_video_part(client: httpx.Client) -> None
         f"--{boundary}--\r\n".encode()
     )
     reply = client.post(
-        "/extension/complete", content=body, headers={"content-type": f"multipart/form-data; boundary={boundary}"}
+        "/extension/complete",
+        content=body,
+        headers={"content-type": f"multipart/form-data; boundary={boundary}"},
     )
     assert reply.status_code == 200, reply.text
 
@@ -226,14 +240,18 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(tmp_path: Path) -> None
             yield b"\r\n--xx--\r\n"
 
         reply = http.post(
-            "/extension/complete", content=body(), headers={"content-type": "multipart/form-data; boundary=xx"}
+            "/extension/complete",
+            content=body(),
+            headers={"content-type": "multipart/form-data; boundary=xx"},
         )
         assert_error(reply, 413, "video_too_large", "video")
         assert not any(srv.settings.video_storage_path.iterdir())
         assert http.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
 
 
-def test_duplicate_complete_is_409_and_keeps_the_first_video(client: httpx.Client, server: ThreadServer) -> None:
+def test_duplicate_complete_is_409_and_keeps_the_first_video(
+    client: httpx.Client, server: ThreadServer
+) -> None:
     create_job(client)
     work = claim(client)
     assert upload(client, work["job_id"], token=work["claim_token"]).status_code == 200
@@ -256,7 +274,9 @@ def test_a_worker_whose_lease_expired_cannot_complete(client: httpx.Client, serv
     server.clock.advance(server.settings.job_timeout_seconds + 1)
     assert_error(upload(client, work["job_id"], token=work["claim_token"]), 409, "lease_expired")
     assert_error(
-        client.post("/extension/progress", json={"job_id": work["job_id"], "claim_token": work["claim_token"]}),
+        client.post(
+            "/extension/progress", json={"job_id": work["job_id"], "claim_token": work["claim_token"]}
+        ),
         409,
         "lease_expired",
     )
@@ -272,8 +292,12 @@ def test_error_report_fails_the_job_with_its_code(client: httpx.Client) -> None:
     work = claim(client)
     reply = client.post(
         "/extension/error",
-        json={"job_id": work["job_id"], "error": "Rate limit reached", "code": "rate_limited",
-              "claim_token": work["claim_token"]},
+        json={
+            "job_id": work["job_id"],
+            "error": "Rate limit reached",
+            "code": "rate_limited",
+            "claim_token": work["claim_token"],
+        },
     )
     assert reply.status_code == 200
     assert reply.json() == {
@@ -304,7 +328,9 @@ def test_late_and_duplicate_error_reports_change_nothing(client: httpx.Client) -
     create_job(client)
     work = claim(client)
     assert client.post("/extension/error", json={"job_id": work["job_id"], "error": "one"}).status_code == 200
-    assert_error(client.post("/extension/error", json={"job_id": work["job_id"], "error": "two"}), 409, "job_failed")
+    assert_error(
+        client.post("/extension/error", json={"job_id": work["job_id"], "error": "two"}), 409, "job_failed"
+    )
     assert_error(upload(client, work["job_id"]), 409, "job_failed")
     assert client.get(f"/v1/videos/generations/{work['job_id']}").json()["error"] == "one"
 
@@ -323,4 +349,6 @@ def test_bad_error_reports(client: httpx.Client, body: dict, param: str) -> None
 
 
 def test_error_on_unknown_job_is_404(client: httpx.Client) -> None:
-    assert_error(client.post("/extension/error", json={"job_id": "job_x", "error": "e"}), 404, "job_not_found")
+    assert_error(
+        client.post("/extension/error", json={"job_id": "job_x", "error": "e"}), 404, "job_not_found"
+    )

@@ -4,9 +4,9 @@ import base64
 
 import httpx
 import pytest
-from support import PNG_1PX, assert_error, claim, create_job
 
 from grok_imagine_api import __version__
+from support import PNG_1PX, assert_error, claim, create_job
 
 
 @pytest.mark.parametrize("path", ["/", "/health"])
@@ -59,8 +59,13 @@ def test_listings_never_include_images(client: httpx.Client) -> None:
 
 @pytest.mark.parametrize(
     ("params", "param"),
-    [({"status": "done"}, "status"), ({"limit": 0}, "limit"), ({"limit": 5000}, "limit"),
-     ({"limit": "x"}, "limit"), ({"cursor": "garbage"}, "cursor")],
+    [
+        ({"status": "done"}, "status"),
+        ({"limit": 0}, "limit"),
+        ({"limit": 5000}, "limit"),
+        ({"limit": "x"}, "limit"),
+        ({"cursor": "garbage"}, "cursor"),
+    ],
 )
 def test_bad_listing_parameters(client: httpx.Client, params: dict, param: str) -> None:  # type: ignore[type-arg]
     assert_error(client.get("/jobs", params=params), 400, param=param)

@@ -3,16 +3,18 @@ from __future__ import annotations
 import base64
 
 import pytest
-from support import PNG_1PX
 
 from grok_imagine_api.domain.errors import InvalidRequest
 from grok_imagine_api.domain.images import decode_image, sniff_image_type
+from support import PNG_1PX
 
 JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 20
 WEBP = b"RIFF\x10\0\0\0WEBPVP8 " + b"\0" * 8
 
 
-@pytest.mark.parametrize(("data", "mime"), [(PNG_1PX, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")])
+@pytest.mark.parametrize(
+    ("data", "mime"), [(PNG_1PX, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")]
+)
 def test_sniffs_by_bytes(data: bytes, mime: str) -> None:
     assert sniff_image_type(data) == mime
     encoded = base64.b64encode(data).decode()

@@ -15,9 +15,20 @@ from grok_imagine_api.domain.jobs import (
 
 
 def job(**changes: object) -> Job:
-    base = dict(id="job_1", seq=1, model="grok", prompt="p", status=JobStatus.PROCESSING,
-                options=GenerationOptions(), image_mime=None, image_size=None, created_at=0.0, updated_at=0.0,
-                claim_token="tok", lease_expires_at=100.0)
+    base = dict(
+        id="job_1",
+        seq=1,
+        model="grok",
+        prompt="p",
+        status=JobStatus.PROCESSING,
+        options=GenerationOptions(),
+        image_mime=None,
+        image_size=None,
+        created_at=0.0,
+        updated_at=0.0,
+        claim_token="tok",
+        lease_expires_at=100.0,
+    )
     base.update(changes)
     return Job(**base)  # type: ignore[arg-type]
 
@@ -42,7 +53,9 @@ def test_a_live_lease_accepts_reports(token: str | None) -> None:
         ({}, None, 101.0, "lease_expired"),
     ],
 )
-def test_reports_that_do_not_fit_are_conflicts(changes: dict, token: str | None, now: float, code: str) -> None:  # type: ignore[type-arg]
+def test_reports_that_do_not_fit_are_conflicts(
+    changes: dict, token: str | None, now: float, code: str
+) -> None:  # type: ignore[type-arg]
     with pytest.raises(Conflict) as err:
         check_worker_report(job(**changes), token, now)
     assert err.value.code == code

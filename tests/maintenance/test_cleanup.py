@@ -4,9 +4,9 @@ import os
 from pathlib import Path
 
 import httpx
-from support import ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
 
 from grok_imagine_api.maintenance.cleanup import cleanup_interval, run_cleanup
+from support import ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
 
 
 def cleanup(server: ThreadServer):  # type: ignore[no-untyped-def]
@@ -14,7 +14,9 @@ def cleanup(server: ThreadServer):  # type: ignore[no-untyped-def]
 
 
 def status(client: httpx.Client, job_id: str) -> dict:  # type: ignore[type-arg]
-    return client.get("/jobs").json()["data"][[j["id"] for j in client.get("/jobs").json()["data"]].index(job_id)]
+    return client.get("/jobs").json()["data"][
+        [j["id"] for j in client.get("/jobs").json()["data"]].index(job_id)
+    ]
 
 
 def test_stale_is_measured_from_the_last_worker_contact(client: httpx.Client, server: ThreadServer) -> None:

@@ -3,14 +3,21 @@ from __future__ import annotations
 import asyncio
 import sqlite3
 import threading
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Coroutine
 from pathlib import Path
 from typing import Any, TypeVar
 
 import pytest
 
 from grok_imagine_api.domain.errors import Conflict, NotFound
-from grok_imagine_api.domain.jobs import ErrorCode, GenerationOptions, InputImage, JobStatus, NewJob, new_job_id
+from grok_imagine_api.domain.jobs import (
+    ErrorCode,
+    GenerationOptions,
+    InputImage,
+    JobStatus,
+    NewJob,
+    new_job_id,
+)
 from grok_imagine_api.store.queries import QUERIES, parse_queries
 from grok_imagine_api.store.schema import current_version, load_migrations, migrate
 from grok_imagine_api.store.sqlite import SqliteJobStore
@@ -25,8 +32,9 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def new(prompt: str = "p", image: InputImage | None = None, at: float = NOW) -> NewJob:
-    return NewJob(id=new_job_id(), model="grok", prompt=prompt, options=GenerationOptions(), image=image,
-                  created_at=at)
+    return NewJob(
+        id=new_job_id(), model="grok", prompt=prompt, options=GenerationOptions(), image=image, created_at=at
+    )
 
 
 class Harness:
@@ -90,8 +98,15 @@ def test_guarded_transitions(h: Harness) -> None:
         h.call(h.store.touch(job.id, claim_token="x", progress=5, lease_seconds=LEASE, now=NOW))
     assert mismatch.value.code == "lease_mismatch"
     moved: list[str] = []
-    done = h.call(h.store.complete(job.id, claim_token=claim.job.claim_token, video_size=10, now=NOW + 1,
-                                   before_commit=lambda: moved.append("moved")))
+    done = h.call(
+        h.store.complete(
+            job.id,
+            claim_token=claim.job.claim_token,
+            video_size=10,
+            now=NOW + 1,
+            before_commit=lambda: moved.append("moved"),
+        )
+    )
     assert done.status is JobStatus.COMPLETED and done.progress == 100 and moved == ["moved"]
     with pytest.raises(Conflict):
         h.call(h.store.complete(job.id, claim_token=None, video_size=1, now=NOW, before_commit=lambda: None))
@@ -132,7 +147,12 @@ def test_fail_stale_and_counts(h: Harness) -> None:
     assert [j.id for j in stale] == [a.id]
     assert stale[0].error_code == "timeout"
     counts = h.call(h.store.counts())
-    assert counts == {JobStatus.PENDING: 1, JobStatus.PROCESSING: 0, JobStatus.COMPLETED: 0, JobStatus.FAILED: 1}
+    assert counts == {
+        JobStatus.PENDING: 1,
+        JobStatus.PROCESSING: 0,
+        JobStatus.COMPLETED: 0,
+        JobStatus.FAILED: 1,
+    }
 
 
 def test_expire_videos_in_batches(h: Harness) -> None:
@@ -169,7 +189,7 @@ def test_threads_never_claim_the_same_job(tmp_path: Path) -> None:
     def drain() -> None:
         harness = Harness(path)
         try:
-            while (got := harness.call(harness.store.claim(worker_id="t", lease_seconds=LEASE, now=NOW))):
+            while got := harness.call(harness.store.claim(worker_id="t", lease_seconds=LEASE, now=NOW)):
                 with lock:
                     claimed.append(got.job.id)
         finally:
@@ -213,7 +233,8 @@ def test_claim_and_listing_use_indexes(h: Harness) -> None:
     stale = plan("SELECT * FROM jobs WHERE status = 'processing' AND lease_expires_at <= 5", {})
     assert stale.startswith("SEARCH")
     expire = plan(
-        "SELECT seq FROM jobs WHERE status = 'completed' AND video_expired_at IS NULL AND completed_at < 5", {}
+        "SELECT seq FROM jobs WHERE status = 'completed' AND video_expired_at IS NULL AND completed_at < 5",
+        {},
     )
     assert expire.startswith("SEARCH")
 
