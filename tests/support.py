@@ -119,7 +119,12 @@ class ProcessServer:
     """The server as its own process, started the way users start it."""
 
     def __init__(
-        self, tmp: Path, *, env: dict[str, str] | None = None, command: list[str] | None = None
+        self,
+        tmp: Path,
+        *,
+        env: dict[str, str] | None = None,
+        command: list[str] | None = None,
+        cwd: Path | None = None,
     ) -> None:
         self.tmp = tmp
         self.port = free_port()
@@ -135,18 +140,18 @@ class ProcessServer:
             **(env or {}),
         }
         self.command = command or [sys.executable, str(ROOT / "server.py")]
+        self.cwd = cwd or tmp
+        self.output = tmp / "server-output.log"
         self.proc: subprocess.Popen[bytes] | None = None
 
     def start(self) -> ProcessServer:
-        self.proc = subprocess.Popen(
-            self.command, cwd=self.tmp, env=self.env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
-        )
+        with open(self.output, "ab") as out:
+            self.proc = subprocess.Popen(self.command, cwd=self.cwd, env=self.env, stdout=out, stderr=out)
 
         def up() -> bool:
             assert self.proc is not None
             if self.proc.poll() is not None:
-                out = self.proc.stdout.read().decode() if self.proc.stdout else ""
-                raise AssertionError(f"server exited with {self.proc.returncode}:\n{out}")
+                raise AssertionError(f"server exited with {self.proc.returncode}:\n{self.read_output()}")
             try:
                 return httpx.get(f"{self.url}/health", timeout=1).status_code == 200
             except httpx.HTTPError:
@@ -155,26 +160,24 @@ class ProcessServer:
         wait_until(up, timeout=30, interval=0.05)
         return self
 
+    def read_output(self) -> str:
+        return self.output.read_text(errors="replace") if self.output.exists() else ""
+
     def stop(self) -> str:
-        if self.proc is None:
-            return ""
-        if self.proc.poll() is None:
+        if self.proc is not None and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGINT)
             try:
                 self.proc.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait()
-        out = self.proc.stdout.read().decode() if self.proc.stdout else ""
         self.proc = None
-        return out
+        return self.read_output()
 
     def kill9(self) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGKILL)
         self.proc.wait()
-        if self.proc.stdout:
-            self.proc.stdout.close()
         self.proc = None
 
 
