@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, TypeVar
 
 from fastapi import Request
+from pydantic import BaseModel, ValidationError
 
+from ..domain.errors import InvalidRequest
 from ..service import JobService
+from .errors import invalid_request
+
+M = TypeVar("M", bound=BaseModel)
 
 
 def service(request: Request) -> JobService:
@@ -31,3 +37,26 @@ def log_info(request: Request, **info: Any) -> None:
         request.state.log = info
     else:
         current.update(info)
+
+
+async def read_json(request: Request, model: type[M]) -> M:
+    """Parse a JSON object body whatever its Content-Type says (curl -d sends form encoding)."""
+    raw = await request.body()
+    if not raw.strip():
+        raise InvalidRequest("Request body is empty; expected a JSON object", code="invalid_json")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise InvalidRequest("Request body is not valid JSON", code="invalid_json") from None
+    if not isinstance(data, dict):
+        raise InvalidRequest("Request body must be a JSON object", code="invalid_body")
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_request(exc.errors()) from None
+
+
+def json_body(model: type[BaseModel]) -> dict[str, Any]:
+    """OpenAPI description of a body that a route reads with read_json."""
+    schema = {"content": {"application/json": {"schema": model.model_json_schema()}}, "required": True}
+    return {"requestBody": schema}

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from ..domain.errors import APIError
+from ..domain.errors import APIError, InvalidRequest
 
 log = logging.getLogger("grok_imagine_api")
 
@@ -38,18 +40,21 @@ def api_error_response(exc: APIError) -> JSONResponse:
     return JSONResponse(exc.body(), status_code=exc.status_code, headers=exc.headers)
 
 
-def _validation_message(exc: RequestValidationError) -> tuple[str, str | None, str]:
-    first = exc.errors()[0]
+def invalid_request(errors: Sequence[Any]) -> InvalidRequest:
+    """Turn pydantic's first complaint into a 400 that names the parameter."""
+    first = errors[0]
     loc = [str(part) for part in first.get("loc", ()) if part not in ("body", "query", "path", "header")]
     param = ".".join(loc) or None
-    if first.get("type") == "json_invalid":
-        return "Request body is not valid JSON", None, "invalid_json"
-    if first.get("type") == "missing":
-        return f"Missing required parameter '{param}'", param, "missing_parameter"
-    if first.get("type") == "model_attributes_type":
-        return "Request body must be a JSON object", None, "invalid_body"
+    kind = first.get("type")
+    if kind == "json_invalid":
+        return InvalidRequest("Request body is not valid JSON", code="invalid_json")
+    if kind == "missing":
+        return InvalidRequest(f"Missing required parameter '{param}'", param=param, code="missing_parameter")
+    if kind == "model_attributes_type":
+        return InvalidRequest("Request body must be a JSON object", code="invalid_body")
     message = first.get("msg", "Invalid request")
-    return (f"Invalid value for '{param}': {message}" if param else message), param, "invalid_parameter"
+    text = f"Invalid value for '{param}': {message}" if param else message
+    return InvalidRequest(text, param=param, code="invalid_parameter")
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -59,8 +64,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def on_validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
-        message, param, code = _validation_message(exc)
-        return error_response(400, message, param=param, code=code)
+        return api_error_response(invalid_request(exc.errors()))
 
     @app.exception_handler(StarletteHTTPException)
     async def on_http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

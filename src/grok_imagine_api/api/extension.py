@@ -13,7 +13,7 @@ from starlette.requests import ClientDisconnect
 
 from ..domain.errors import InvalidRequest, PayloadTooLarge
 from ..domain.jobs import Claim, ErrorCode
-from .common import log_info, service, video_url
+from .common import json_body, log_info, read_json, service, video_url
 from .uploads import VideoForm, multipart_boundary, read_video_form
 
 router = APIRouter(prefix="/extension")
@@ -86,8 +86,11 @@ class ProgressReport(BaseModel):
     message: str | None = Field(None, max_length=1000)
 
 
-@router.post("/progress", summary="Report progress and extend the lease")
-async def progress(request: Request, body: ProgressReport) -> dict[str, Any]:
+@router.post(
+    "/progress", summary="Report progress and extend the lease", openapi_extra=json_body(ProgressReport)
+)
+async def progress(request: Request) -> dict[str, Any]:
+    body = await read_json(request, ProgressReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
     job = await service(request).progress(body.job_id, claim_token=body.claim_token, progress=body.progress)
     log_info(request, status=job.status.value)
@@ -178,8 +181,9 @@ class ErrorReport(BaseModel):
     claim_token: str | None = Field(None, max_length=200)
 
 
-@router.post("/error", summary="Report that a job failed")
-async def report_error(request: Request, body: ErrorReport) -> dict[str, Any]:
+@router.post("/error", summary="Report that a job failed", openapi_extra=json_body(ErrorReport))
+async def report_error(request: Request) -> dict[str, Any]:
+    body = await read_json(request, ErrorReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
     job = await service(request).fail(
         body.job_id, claim_token=body.claim_token, error=body.error, code=body.code

@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..domain.jobs import GenerationOptions
-from .common import log_info, service
+from .common import json_body, log_info, read_json, service
 from .views import seed_job
 
 router = APIRouter()
@@ -28,7 +28,8 @@ class CreateGeneration(BaseModel):
     mode: str | None = None
 
 
-async def create_generation(request: Request, body: CreateGeneration) -> dict[str, Any]:
+async def create_generation(request: Request) -> dict[str, Any]:
+    body = await read_json(request, CreateGeneration)
     log_info(request, payload=body.model_dump(exclude_none=True))
     job = await service(request).create(
         model=body.model,
@@ -50,5 +51,11 @@ async def get_generation(request: Request, job_id: str) -> dict[str, Any]:
 
 
 for prefix in PREFIXES:
-    router.add_api_route(prefix, create_generation, methods=["POST"], summary="Create a video generation job")
+    router.add_api_route(
+        prefix,
+        create_generation,
+        methods=["POST"],
+        summary="Create a video generation job",
+        openapi_extra=json_body(CreateGeneration),
+    )
     router.add_api_route(f"{prefix}/{{job_id}}", get_generation, methods=["GET"], summary="Get a job")
