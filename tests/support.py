@@ -84,14 +84,10 @@ class ThreadServer:
         self.app = create_app(settings, clock=self.clock, run_maintenance=maintenance)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        config = uvicorn.Config(
-            self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on"
-        )
+        config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
         self.server = uvicorn.Server(config)
         self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(
-            target=lambda: self.loop.run_until_complete(self.server.serve()), daemon=True
-        )
+        self.thread = threading.Thread(target=lambda: self.loop.run_until_complete(self.server.serve()), daemon=True)
 
     def __enter__(self) -> ThreadServer:
         self.thread.start()
@@ -215,9 +211,7 @@ def upload(
     return client.post("/extension/complete", data=data, files={"video": ("out.mp4", video, "video/mp4")})
 
 
-def assert_error(
-    reply: httpx.Response, status: int, code: str | None = None, param: str | None = None
-) -> None:
+def assert_error(reply: httpx.Response, status: int, code: str | None = None, param: str | None = None) -> None:
     assert reply.status_code == status, reply.text
     body = reply.json()
     assert set(body) == {"error"}, body

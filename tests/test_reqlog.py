@@ -22,9 +22,7 @@ def read_log(server: ThreadServer, requests: int) -> list[dict]:  # type: ignore
     return wait_until(lines)  # type: ignore[no-any-return]
 
 
-def test_requests_and_responses_are_logged_as_the_seed_shows(
-    client: httpx.Client, server: ThreadServer
-) -> None:
+def test_requests_and_responses_are_logged_as_the_seed_shows(client: httpx.Client, server: ThreadServer) -> None:
     image = base64.b64encode(PNG_1PX * 20).decode()
     job = create_job(client, "A cat playing piano", image=image)
     work = claim(client)

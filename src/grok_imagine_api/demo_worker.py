@@ -24,9 +24,7 @@ def process_job(client: httpx.Client, job: dict[str, object], clip: bytes, delay
     token = job.get("claim_token")
     for percent in (25, 50, 75):
         time.sleep(delay)
-        reply = client.post(
-            "/extension/progress", json={"job_id": job_id, "claim_token": token, "progress": percent}
-        )
+        reply = client.post("/extension/progress", json={"job_id": job_id, "claim_token": token, "progress": percent})
         if reply.status_code != 200:
             log.warning("job %s: progress refused (%s): %s", job_id, reply.status_code, reply.text)
             return
@@ -46,9 +44,7 @@ def run_demo_worker(server: str, *, client_id: str, max_jobs: int | None = None,
     done = 0
     backoff = 1.0
     log.info("demo worker %s polling %s (answers every job with a sample clip)", client_id, server)
-    with httpx.Client(
-        base_url=server.rstrip("/"), timeout=httpx.Timeout(30.0, read=POLL_WAIT_SECONDS + 15)
-    ) as client:
+    with httpx.Client(base_url=server.rstrip("/"), timeout=httpx.Timeout(30.0, read=POLL_WAIT_SECONDS + 15)) as client:
         while max_jobs is None or done < max_jobs:
             try:
                 reply = client.get(

@@ -184,9 +184,7 @@ class JobService:
         return job
 
     async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode) -> Job:
-        job = await self.store.fail(
-            job_id, claim_token=claim_token, error=error, code=code, now=self.clock.now()
-        )
+        job = await self.store.fail(job_id, claim_token=claim_token, error=error, code=code, now=self.clock.now())
         self.workers.finished(job.worker_id, job.id)
         return job
 
@@ -207,9 +205,7 @@ class JobService:
         now = self.clock.now()
         expired: list[str] = []
         while True:
-            batch = await self.store.expire_videos(
-                cutoff=now - self.settings.max_video_age_seconds, now=now, limit=500
-            )
+            batch = await self.store.expire_videos(cutoff=now - self.settings.max_video_age_seconds, now=now, limit=500)
             for job_id in batch:
                 await asyncio.to_thread(self.storage.delete, job_id)
             expired.extend(batch)

@@ -43,9 +43,7 @@ def test_bad_poll_parameters(client: httpx.Client) -> None:
 def test_long_poll_returns_as_soon_as_a_job_arrives(client: httpx.Client, server: ThreadServer) -> None:
     results: list[httpx.Response] = []
     with server.client() as worker:
-        thread = threading.Thread(
-            target=lambda: results.append(worker.get("/extension/poll", params={"wait": 25}))
-        )
+        thread = threading.Thread(target=lambda: results.append(worker.get("/extension/poll", params={"wait": 25})))
         thread.start()
         wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 1)
         job = create_job(client)
@@ -59,9 +57,7 @@ def test_long_poll_times_out_with_204(client: httpx.Client) -> None:
     assert client.get("/extension/poll", params={"wait": 0.2}).status_code == 204
 
 
-def test_each_job_wakes_one_waiter_and_all_jobs_are_delivered(
-    client: httpx.Client, server: ThreadServer
-) -> None:
+def test_each_job_wakes_one_waiter_and_all_jobs_are_delivered(client: httpx.Client, server: ThreadServer) -> None:
     got: list[str] = []
     lock = threading.Lock()
 
@@ -82,9 +78,7 @@ def test_each_job_wakes_one_waiter_and_all_jobs_are_delivered(
     assert sorted(got) == sorted(created)
 
 
-def test_a_worker_that_hangs_up_while_waiting_takes_no_job(
-    client: httpx.Client, server: ThreadServer
-) -> None:
+def test_a_worker_that_hangs_up_while_waiting_takes_no_job(client: httpx.Client, server: ThreadServer) -> None:
     sock = socket.create_connection(("127.0.0.1", server.port))
     sock.sendall(b"GET /extension/poll?wait=20 HTTP/1.1\r\nHost: x\r\n\r\n")
     wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 1)
@@ -136,13 +130,9 @@ def test_bad_progress_reports(client: httpx.Client, body: dict, param: str) -> N
 
 
 def test_progress_on_unknown_pending_or_foreign_jobs(client: httpx.Client) -> None:
-    assert_error(
-        client.post("/extension/progress", json={"job_id": "job_x", "progress": 5}), 404, "job_not_found"
-    )
+    assert_error(client.post("/extension/progress", json={"job_id": "job_x", "progress": 5}), 404, "job_not_found")
     pending = create_job(client)
-    assert_error(
-        client.post("/extension/progress", json={"job_id": pending["id"], "progress": 5}), 409, "job_pending"
-    )
+    assert_error(client.post("/extension/progress", json={"job_id": pending["id"], "progress": 5}), 409, "job_pending")
     work = claim(client)
     reply = client.post("/extension/progress", json={"job_id": work["job_id"], "claim_token": "stolen"})
     assert_error(reply, 409, "lease_mismatch", "claim_token")
@@ -249,9 +239,7 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(tmp_path: Path) -> None
         assert http.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
 
 
-def test_duplicate_complete_is_409_and_keeps_the_first_video(
-    client: httpx.Client, server: ThreadServer
-) -> None:
+def test_duplicate_complete_is_409_and_keeps_the_first_video(client: httpx.Client, server: ThreadServer) -> None:
     create_job(client)
     work = claim(client)
     assert upload(client, work["job_id"], token=work["claim_token"]).status_code == 200
@@ -274,9 +262,7 @@ def test_a_worker_whose_lease_expired_cannot_complete(client: httpx.Client, serv
     server.clock.advance(server.settings.job_timeout_seconds + 1)
     assert_error(upload(client, work["job_id"], token=work["claim_token"]), 409, "lease_expired")
     assert_error(
-        client.post(
-            "/extension/progress", json={"job_id": work["job_id"], "claim_token": work["claim_token"]}
-        ),
+        client.post("/extension/progress", json={"job_id": work["job_id"], "claim_token": work["claim_token"]}),
         409,
         "lease_expired",
     )
@@ -328,9 +314,7 @@ def test_late_and_duplicate_error_reports_change_nothing(client: httpx.Client) -
     create_job(client)
     work = claim(client)
     assert client.post("/extension/error", json={"job_id": work["job_id"], "error": "one"}).status_code == 200
-    assert_error(
-        client.post("/extension/error", json={"job_id": work["job_id"], "error": "two"}), 409, "job_failed"
-    )
+    assert_error(client.post("/extension/error", json={"job_id": work["job_id"], "error": "two"}), 409, "job_failed")
     assert_error(upload(client, work["job_id"]), 409, "job_failed")
     assert client.get(f"/v1/videos/generations/{work['job_id']}").json()["error"] == "one"
 
@@ -349,6 +333,4 @@ def test_bad_error_reports(client: httpx.Client, body: dict, param: str) -> None
 
 
 def test_error_on_unknown_job_is_404(client: httpx.Client) -> None:
-    assert_error(
-        client.post("/extension/error", json={"job_id": "job_x", "error": "e"}), 404, "job_not_found"
-    )
+    assert_error(client.post("/extension/error", json={"job_id": "job_x", "error": "e"}), 404, "job_not_found")

@@ -47,9 +47,7 @@ def test_status_follows_the_job_through_its_states(client: httpx.Client) -> None
 
     failing = create_job(client)
     work = claim(client)
-    client.post(
-        "/extension/error", json={"job_id": failing["id"], "error": "Content Moderated", "code": "moderated"}
-    )
+    client.post("/extension/error", json={"job_id": failing["id"], "error": "Content Moderated", "code": "moderated"})
     failed = client.get(f"/v1/videos/generations/{failing['id']}").json()
     assert failed["status"] == "failed"
     assert failed["error"] == "Content Moderated"
@@ -57,9 +55,7 @@ def test_status_follows_the_job_through_its_states(client: httpx.Client) -> None
 
 
 def test_video_url_uses_the_host_the_client_called(client: httpx.Client, server: ThreadServer) -> None:
-    reply = client.post(
-        "/v1/videos/generations", json={"prompt": "x"}, headers={"Host": "videos.example:9000"}
-    )
+    reply = client.post("/v1/videos/generations", json={"prompt": "x"}, headers={"Host": "videos.example:9000"})
     assert reply.json()["video_url"].startswith("http://videos.example:9000/videos/job_")
 
 
@@ -106,9 +102,7 @@ def test_image_as_base64_or_data_url_reaches_the_worker(client: httpx.Client, im
         ({"prompt": "x", "model": ""}, "model", None),
     ],
 )
-def test_bad_create_requests_are_400_with_param(
-    client: httpx.Client, body: dict, param: str, code: str
-) -> None:  # type: ignore[type-arg]
+def test_bad_create_requests_are_400_with_param(client: httpx.Client, body: dict, param: str, code: str) -> None:  # type: ignore[type-arg]
     assert_error(client.post("/v1/videos/generations", json=body), 400, code, param)
     assert client.get("/health").json()["jobs"]["pending"] == 0
 
@@ -116,9 +110,7 @@ def test_bad_create_requests_are_400_with_param(
 def test_image_over_the_limit_is_refused(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with ThreadServer(settings_for(tmp_path, max_image_bytes=100)) as srv, srv.client() as http:
         big = PNG_1PX + b"\0" * 200
-        reply = http.post(
-            "/v1/videos/generations", json={"prompt": "x", "image": base64.b64encode(big).decode()}
-        )
+        reply = http.post("/v1/videos/generations", json={"prompt": "x", "image": base64.b64encode(big).decode()})
         assert_error(reply, 400, "image_too_large", "image")
 
 

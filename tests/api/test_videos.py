@@ -98,16 +98,12 @@ def test_unknown_and_malformed_ids(client: httpx.Client) -> None:
     assert_error(client.get("/videos/..%2Fjobs.db.mp4"), 404)
 
 
-def test_missing_file_is_reported_not_served(
-    client: httpx.Client, server: ThreadServer, video_id: str
-) -> None:
+def test_missing_file_is_reported_not_served(client: httpx.Client, server: ThreadServer, video_id: str) -> None:
     (server.settings.video_storage_path / f"{video_id}.mp4").unlink()
     assert_error(client.get(f"/videos/{video_id}.mp4"), 404, "video_missing")
 
 
 def test_cors_exposes_range_headers(client: httpx.Client, video_id: str) -> None:
-    reply = client.get(
-        f"/videos/{video_id}.mp4", headers={"Origin": "http://app.example", "Range": "bytes=0-1"}
-    )
+    reply = client.get(f"/videos/{video_id}.mp4", headers={"Origin": "http://app.example", "Range": "bytes=0-1"})
     assert reply.headers["access-control-allow-origin"] == "*"
     assert "content-range" in reply.headers["access-control-expose-headers"].lower()

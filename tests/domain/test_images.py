@@ -12,9 +12,7 @@ JPEG = b"\xff\xd8\xff\xe0" + b"\0" * 20
 WEBP = b"RIFF\x10\0\0\0WEBPVP8 " + b"\0" * 8
 
 
-@pytest.mark.parametrize(
-    ("data", "mime"), [(PNG_1PX, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")]
-)
+@pytest.mark.parametrize(("data", "mime"), [(PNG_1PX, "image/png"), (JPEG, "image/jpeg"), (WEBP, "image/webp")])
 def test_sniffs_by_bytes(data: bytes, mime: str) -> None:
     assert sniff_image_type(data) == mime
     encoded = base64.b64encode(data).decode()

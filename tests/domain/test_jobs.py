@@ -53,9 +53,7 @@ def test_a_live_lease_accepts_reports(token: str | None) -> None:
         ({}, None, 101.0, "lease_expired"),
     ],
 )
-def test_reports_that_do_not_fit_are_conflicts(
-    changes: dict, token: str | None, now: float, code: str
-) -> None:  # type: ignore[type-arg]
+def test_reports_that_do_not_fit_are_conflicts(changes: dict, token: str | None, now: float, code: str) -> None:  # type: ignore[type-arg]
     with pytest.raises(Conflict) as err:
         check_worker_report(job(**changes), token, now)
     assert err.value.code == code

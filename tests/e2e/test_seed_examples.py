@@ -79,9 +79,7 @@ def live(tmp_path: Path) -> Iterator[ProcessServer]:
 
 def test_the_seed_python_example(live: ProcessServer, tmp_path: Path) -> None:
     script = SEED_PYTHON_EXAMPLE.replace("http://localhost:8000", live.url)
-    result = subprocess.run(
-        [sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120
-    )
+    result = subprocess.run([sys.executable, "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert result.returncode == 0, result.stderr
     assert re.search(r"Video ready: http://127\.0\.0\.1:\d+/videos/job_[0-9a-f]+\.mp4", result.stdout)
     assert (tmp_path / "video.mp4").read_bytes() == DEMO_MP4

@@ -14,9 +14,7 @@ def cleanup(server: ThreadServer):  # type: ignore[no-untyped-def]
 
 
 def status(client: httpx.Client, job_id: str) -> dict:  # type: ignore[type-arg]
-    return client.get("/jobs").json()["data"][
-        [j["id"] for j in client.get("/jobs").json()["data"]].index(job_id)
-    ]
+    return client.get("/jobs").json()["data"][[j["id"] for j in client.get("/jobs").json()["data"]].index(job_id)]
 
 
 def test_stale_is_measured_from_the_last_worker_contact(client: httpx.Client, server: ThreadServer) -> None:

@@ -32,9 +32,7 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 
 
 def new(prompt: str = "p", image: InputImage | None = None, at: float = NOW) -> NewJob:
-    return NewJob(
-        id=new_job_id(), model="grok", prompt=prompt, options=GenerationOptions(), image=image, created_at=at
-    )
+    return NewJob(id=new_job_id(), model="grok", prompt=prompt, options=GenerationOptions(), image=image, created_at=at)
 
 
 class Harness:

@@ -86,9 +86,7 @@ class ProgressReport(BaseModel):
     message: str | None = Field(None, max_length=1000)
 
 
-@router.post(
-    "/progress", summary="Report progress and extend the lease", openapi_extra=json_body(ProgressReport)
-)
+@router.post("/progress", summary="Report progress and extend the lease", openapi_extra=json_body(ProgressReport))
 async def progress(request: Request) -> dict[str, Any]:
     body = await read_json(request, ProgressReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
@@ -185,9 +183,7 @@ class ErrorReport(BaseModel):
 async def report_error(request: Request) -> dict[str, Any]:
     body = await read_json(request, ErrorReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
-    job = await service(request).fail(
-        body.job_id, claim_token=body.claim_token, error=body.error, code=body.code
-    )
+    job = await service(request).fail(body.job_id, claim_token=body.claim_token, error=body.error, code=body.code)
     log_info(
         request,
         status=job.status.value,

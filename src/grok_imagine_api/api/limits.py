@@ -10,9 +10,7 @@ from ..domain.errors import PayloadTooLarge
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
-    return PayloadTooLarge(
-        f"Request body is larger than the limit of {limit} bytes", code="payload_too_large"
-    )
+    return PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="payload_too_large")
 
 
 class BodyLimitMiddleware:

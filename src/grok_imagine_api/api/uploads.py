@@ -25,18 +25,14 @@ def multipart_boundary(content_type: str | None) -> bytes:
     kind, params = parse_options_header(content_type)
     boundary = params.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
-        raise UnsupportedMediaType(
-            "Expected a multipart/form-data body with a boundary", code="expected_multipart"
-        )
+        raise UnsupportedMediaType("Expected a multipart/form-data body with a boundary", code="expected_multipart")
     return boundary
 
 
 class VideoForm:
     """Collects text fields and streams the part named `file_field` into an Upload."""
 
-    def __init__(
-        self, *, boundary: bytes, file_field: str, max_bytes: int, open_upload: Callable[[], Upload]
-    ):
+    def __init__(self, *, boundary: bytes, file_field: str, max_bytes: int, open_upload: Callable[[], Upload]):
         self.file_field = file_field
         self.max_bytes = max_bytes
         self.open_upload = open_upload

@@ -49,13 +49,9 @@ def check_range(header: str, size: int) -> None:
 
 def video_unavailable(job: Job) -> APIError:
     if job.status is JobStatus.COMPLETED:
-        return Gone(
-            f"The video of job {job.id} expired and was deleted", param="job_id", code="video_expired"
-        )
+        return Gone(f"The video of job {job.id} expired and was deleted", param="job_id", code="video_expired")
     if job.status is JobStatus.FAILED:
-        return NotFound(
-            f"Job {job.id} failed, so it has no video: {job.error}", param="job_id", code="job_failed"
-        )
+        return NotFound(f"Job {job.id} failed, so it has no video: {job.error}", param="job_id", code="job_failed")
     return NotFound(
         f"Job {job.id} is {job.status.value}; its video is not ready yet",
         param="job_id",
@@ -68,8 +64,7 @@ def not_modified(request: Request, response: FileResponse) -> bool:
     if_none_match = request.headers.get("if-none-match")
     if if_none_match is not None:
         return etag is not None and (
-            if_none_match.strip() == "*"
-            or etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
+            if_none_match.strip() == "*" or etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
         )
     if_modified_since = request.headers.get("if-modified-since")
     last_modified = response.headers.get("last-modified")

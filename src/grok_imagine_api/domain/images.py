@@ -29,9 +29,7 @@ def decode_image(value: str, *, max_bytes: int, param: str = "image") -> InputIm
     if match:
         text = text[match.end() :]
     elif text.startswith("data:"):
-        raise InvalidRequest(
-            "Image data URLs must be base64-encoded (data:image/png;base64,...)", param=param
-        )
+        raise InvalidRequest("Image data URLs must be base64-encoded (data:image/png;base64,...)", param=param)
     # Base64 inflates by 4/3: refuse before decoding anything far too large.
     if len(text) > (max_bytes * 4) // 3 + 8:
         raise InvalidRequest(
@@ -49,7 +47,5 @@ def decode_image(value: str, *, max_bytes: int, param: str = "image") -> InputIm
         )
     mime = sniff_image_type(data)
     if mime is None:
-        raise InvalidRequest(
-            "Image must be a PNG, JPEG or WebP file", param=param, code="unsupported_image_type"
-        )
+        raise InvalidRequest("Image must be a PNG, JPEG or WebP file", param=param, code="unsupported_image_type")
     return InputImage(data=data, mime=mime)

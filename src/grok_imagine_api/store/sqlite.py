@@ -222,9 +222,7 @@ class SqliteJobStore:
 
     async def release(self, job_id: str, *, claim_token: str, now: float) -> bool:
         def release(conn: sqlite3.Connection) -> bool:
-            row = conn.execute(
-                QUERIES["release_job"], {"id": job_id, "token": claim_token, "now": now}
-            ).fetchone()
+            row = conn.execute(QUERIES["release_job"], {"id": job_id, "token": claim_token, "now": now}).fetchone()
             return row is not None
 
         return await self._write(release)
@@ -266,17 +264,13 @@ class SqliteJobStore:
     ) -> Job:
         def complete(conn: sqlite3.Connection) -> Job:
             self._checked(conn, job_id, claim_token, now)
-            row = conn.execute(
-                QUERIES["complete_job"], {"id": job_id, "now": now, "video_size": video_size}
-            ).fetchone()
+            row = conn.execute(QUERIES["complete_job"], {"id": job_id, "now": now, "video_size": video_size}).fetchone()
             before_commit()
             return row_to_job(row)
 
         return await self._write(complete)
 
-    async def fail(
-        self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode, now: float
-    ) -> Job:
+    async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode, now: float) -> Job:
         def fail(conn: sqlite3.Connection) -> Job:
             self._checked(conn, job_id, claim_token, now)
             row = conn.execute(
@@ -288,10 +282,7 @@ class SqliteJobStore:
 
     async def fail_stale(self, *, now: float, error: str) -> list[Job]:
         def sweep(conn: sqlite3.Connection) -> list[Job]:
-            return [
-                row_to_job(row)
-                for row in conn.execute(QUERIES["fail_stale_jobs"], {"now": now, "error": error})
-            ]
+            return [row_to_job(row) for row in conn.execute(QUERIES["fail_stale_jobs"], {"now": now, "error": error})]
 
         return await self._write(sweep)
 
