@@ -69,3 +69,10 @@ def test_listings_never_include_images(client: httpx.Client) -> None:
 )
 def test_bad_listing_parameters(client: httpx.Client, params: dict, param: str) -> None:  # type: ignore[type-arg]
     assert_error(client.get("/jobs", params=params), 400, param=param)
+
+
+def test_openapi_schema_and_docs(client: httpx.Client) -> None:
+    schema = client.get("/openapi.json").json()
+    for path in ("/v1/videos/generations", "/v1/video/generations/{job_id}", "/extension/complete", "/jobs"):
+        assert path in schema["paths"]
+    assert client.get("/docs").status_code == 200

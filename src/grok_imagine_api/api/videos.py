@@ -76,7 +76,6 @@ def not_modified(request: Request, response: FileResponse) -> bool:
     return False
 
 
-@router.api_route("/videos/{job_id}.mp4", methods=["GET", "HEAD"], summary="Download a finished video")
 async def download_video(request: Request, job_id: str) -> Response:
     log_info(request, job_id=job_id)
     svc = service(request)
@@ -108,3 +107,7 @@ async def download_video(request: Request, job_id: str) -> Response:
         ):
             check_range(range_header, stat.st_size)
     return response
+
+
+router.add_api_route("/videos/{job_id}.mp4", download_video, methods=["GET"], summary="Download a finished video")
+router.add_api_route("/videos/{job_id}.mp4", download_video, methods=["HEAD"], include_in_schema=False)
