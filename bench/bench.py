@@ -1,8 +1,6 @@
-"""Benchmark the real grok-imagine-api server over loopback.
-
-Starts `uvicorn grok_imagine_api.app:create_app` as a subprocess on a fresh temp dir and measures, in
-one run: request rates of health, job creation and empty polls; end-to-end jobs/s with concurrent
-workers; long-poll dispatch delay; and a large streamed upload's throughput and server RSS growth.
+"""Benchmark the real grok-imagine-api server (a uvicorn subprocess on a fresh temp dir) over loopback:
+request rates of health, job creation and empty polls; end-to-end jobs/s with concurrent workers;
+long-poll dispatch delay; a large streamed upload's throughput and the server's RSS growth during it.
 
     .venv/bin/python bench/bench.py [--duration 5] [--jobs 400] [--upload-mb 200]
 """
@@ -10,8 +8,11 @@ workers; long-poll dispatch delay; and a large streamed upload's throughput and 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import http.client
+import itertools
 import json
+import math
 import multiprocessing as mp
 import os
 import queue
@@ -24,6 +25,7 @@ import sys
 import tempfile
 import threading
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from multiprocessing.queues import Queue as MPQueue
 from multiprocessing.synchronize import Barrier, Event
@@ -39,7 +41,7 @@ CREATE = ("POST", "/v1/videos/generations", json.dumps({"model": "grok", "prompt
 MIB = 1024 * 1024
 NET_ERRORS = (OSError, http.client.HTTPException)
 Conn = http.client.HTTPConnection
-Spec = tuple[str, str, bytes | None, int]  # method, path, body, expected status
+Spec = tuple[str, str, bytes | None, int] | None  # method, path, body, expected status
 
 
 @dataclass
@@ -47,7 +49,9 @@ class Result:
     count: int
     seconds: float
     errors: Counter[str] = field(default_factory=Counter)
-    cpu: float | None = None  # server CPU seconds per wall second
+    unit: str = "req/s"
+    note: str = ""
+    metric: float = 0.0  # what a target is checked against: dispatch p99 ms, upload RSS growth MB
 
     @property
     def rate(self) -> float:
@@ -58,14 +62,15 @@ def log_line(text: str) -> None:
     print(f"# {text}", file=sys.stderr, flush=True)
 
 
-def connect(port: int, timeout: float = 30) -> Conn:
+def connect(port: int, timeout: float = 60) -> Conn:
     return http.client.HTTPConnection("127.0.0.1", port, timeout=timeout)
 
 
 def request(
-    conn: Conn, method: str, path: str, body: bytes | None = None, ctype: str = ""
+    conn: Conn, method: str, path: str, body: Any = None, headers: dict[str, str] | None = None
 ) -> tuple[int, bytes]:
-    headers = {"Content-Type": ctype or "application/json"} if body is not None else {}
+    if headers is None:
+        headers = {"Content-Type": "application/json"} if body is not None else {}
     conn.request(method, path, body=body, headers=headers)
     response = conn.getresponse()
     return response.status, response.read()
@@ -74,14 +79,12 @@ def request(
 def hang_up(conn: Conn) -> None:
     """Wake a thread blocked reading `conn` (shutdown works across threads; close does not)."""
     if conn.sock is not None:
-        try:
+        with contextlib.suppress(OSError):
             conn.sock.shutdown(socket.SHUT_RDWR)
-        except OSError:
-            pass
 
 
 def form_parts(fields: dict[str, str], filename: str) -> tuple[bytes, bytes, str]:
-    """Multipart text fields and the head of a `video` file part; the tail; the content type."""
+    """What goes before and after the bytes of the `video` file part, and the content type."""
     boundary = f"bench-{secrets.token_hex(12)}"
     head = "".join(
         f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'
@@ -111,7 +114,7 @@ class Server:
         cmd = [sys.executable, "-m", "uvicorn", "grok_imagine_api.app:create_app", "--factory"]
         cmd += ["--host", "127.0.0.1", "--port", str(self.port), "--log-level", "warning"]
         self.log_path = workdir / "server.log"
-        with open(self.log_path, "wb") as log:  # cwd=workdir, so no developer's .env is read
+        with open(self.log_path, "wb") as log:  # cwd=workdir: no developer's .env is read
             self.proc = subprocess.Popen(cmd, env=env, cwd=workdir, stdout=log, stderr=subprocess.STDOUT)
         self.ps = psutil.Process(self.proc.pid)
         started = perf_counter()
@@ -127,22 +130,11 @@ class Server:
         log_line(f"server pid {self.proc.pid}, port {self.port}: up in {perf_counter() - started:.2f} s")
 
     def health(self) -> dict[str, Any]:
-        conn = connect(self.port, timeout=5)
-        try:
+        with contextlib.closing(connect(self.port, timeout=5)) as conn:
             status, body = request(conn, "GET", "/health")
-        finally:
-            conn.close()
         if status != 200:
             raise RuntimeError(f"GET /health answered {status}")
-        result: dict[str, Any] = json.loads(body)
-        return result
-
-    def cpu_seconds(self) -> float:
-        times = self.ps.cpu_times()
-        return times.user + times.system
-
-    def rss_mb(self) -> float:
-        return self.ps.memory_info().rss / MIB
+        return dict(json.loads(body))
 
     def stop(self) -> None:
         started = perf_counter()
@@ -158,167 +150,135 @@ class Server:
             log_line("server output (last 3000 chars):\n" + output[-3000:])
 
 
-# -- request rates: client processes x threads, one keep-alive connection each ---------------------
+# -- client processes x threads, one keep-alive connection per thread ------------------------------
 
 
-def _rate_thread(port: int, spec: Spec, measure_from: float, end: float, out: list[Counter[str]]) -> None:
+@dataclass
+class Control:
+    """Shared by the parent and the client processes of one phase."""
+
+    barrier: Barrier
+    measuring: Event
+    stop: Event
+    done: Any  # multiprocessing.Value("i"): jobs completed; workers set `stop` when it reaches `total`
+    total: int
+    results: MPQueue[Counter[str]]
+
+
+def rate_loop(conn: Conn, name: str, spec: Spec, ctl: Control) -> Counter[str]:
+    """Send one request after another; count the answers that arrive inside the measured window."""
+    assert spec is not None
     method, path, body, expect = spec
     counts: Counter[str] = Counter()
-    conn = connect(port)
-    while perf_counter() < end:
+    while not ctl.stop.is_set():
         try:
             status, _ = request(conn, method, path, body)
             outcome = "ok" if status == expect else f"HTTP {status}"
         except NET_ERRORS as exc:
             outcome = type(exc).__name__
             conn.close()  # the next request reconnects
-        if measure_from <= perf_counter() < end:
+        if ctl.measuring.is_set() and not ctl.stop.is_set():
             counts[outcome] += 1
-    conn.close()
-    out.append(counts)
+    return counts
 
 
-def _rate_proc(port: int, spec: Spec, args: Any, barrier: Barrier, results: MPQueue[Counter[str]]) -> None:
-    barrier.wait()
-    measure_from = perf_counter() + args.warmup
-    out: list[Counter[str]] = []
-    threads = [
-        threading.Thread(
-            target=_rate_thread, args=(port, spec, measure_from, measure_from + args.duration, out)
-        )
-        for _ in range(args.threads)
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    results.put(sum(out, Counter()))
-
-
-def measure_rate(server: Server, spec: Spec, args: Any) -> Result:
-    barrier, results = mp.Barrier(args.procs), mp.Queue()
-    procs = [
-        mp.Process(target=_rate_proc, args=(server.port, spec, args, barrier, results))
-        for _ in range(args.procs)
-    ]
-    cpu = server.cpu_seconds()
-    for proc in procs:
-        proc.start()
-    counts: Counter[str] = Counter()
-    for _ in procs:
-        counts += results.get(timeout=args.warmup + args.duration + 60)
-    cpu = (server.cpu_seconds() - cpu) / (args.warmup + args.duration)  # warm-up included
-    for proc in procs:
-        proc.join()
-    ok = counts.pop("ok", 0)
-    return Result(ok, args.duration, counts, cpu)
-
-
-# -- end to end: N queued jobs; W workers loop poll -> progress -> complete ------------------------
-
-
-@dataclass
-class Shared:
-    barrier: Barrier
-    stop: Event
-    all_done: Event
-    done: Any  # multiprocessing.Value("i")
-    total: int
-    results: MPQueue[Counter[str]]
-
-
-def _worker(
-    port: int, name: str, clip: bytes, shared: Shared, conns: list[Conn], errors: Counter[str]
-) -> None:
-    conn = connect(port, timeout=60)
-    conns.append(conn)
-    while not shared.stop.is_set():
+def worker_loop(conn: Conn, name: str, spec: Spec, ctl: Control) -> Counter[str]:
+    """A worker: long-poll, report progress, upload the demo clip; "ok" counts completed jobs."""
+    clip, counts = DEMO_MP4.read_bytes(), Counter[str]()
+    while not ctl.stop.is_set():
         try:
             status, body = request(conn, "GET", f"/extension/poll?client_id={name}&wait=5")
-            if status == 204:
-                continue
             if status != 200:
-                errors[f"poll HTTP {status}"] += 1
+                counts.update([] if status == 204 else [f"poll HTTP {status}"])
                 continue
             job = json.loads(body)
             ids = {"job_id": job["job_id"], "claim_token": job["claim_token"]}
-            status, _ = request(
-                conn, "POST", "/extension/progress", json.dumps({**ids, "progress": 50}).encode()
-            )
+            status, _ = request(conn, "POST", "/extension/progress", json.dumps({**ids, "progress": 50}))
             if status != 200:
-                errors[f"progress HTTP {status}"] += 1
+                counts[f"progress HTTP {status}"] += 1
                 continue
             head, tail, ctype = form_parts(ids, f"{name}.mp4")
-            status, _ = request(conn, "POST", "/extension/complete", head + clip + tail, ctype)
+            form = head + clip + tail
+            status, _ = request(conn, "POST", "/extension/complete", form, {"Content-Type": ctype})
             if status != 200:
-                errors[f"complete HTTP {status}"] += 1
+                counts[f"complete HTTP {status}"] += 1
                 continue
-            with shared.done.get_lock():
-                shared.done.value += 1
-                if shared.done.value == shared.total:
-                    shared.all_done.set()
+            counts["ok"] += 1
+            with ctl.done.get_lock():
+                ctl.done.value += 1
+                if ctl.done.value >= ctl.total:
+                    ctl.stop.set()  # the last job is done: the phase ends
         except NET_ERRORS as exc:
-            if not shared.stop.is_set():
-                errors[type(exc).__name__] += 1
+            if not ctl.stop.is_set():
+                counts[type(exc).__name__] += 1
             conn.close()
-    conn.close()
+    return counts
 
 
-def _worker_proc(port: int, names: list[str], shared: Shared) -> None:
-    clip, conns, errors = DEMO_MP4.read_bytes(), list[Conn](), Counter[str]()
+Loop = Callable[[Conn, str, Spec, Control], Counter[str]]
+
+
+def _client_proc(port: int, loop: Loop, names: list[str], spec: Spec, ctl: Control) -> None:
+    conns, out = [connect(port) for _ in names], list[Counter[str]]()
     threads = [
-        threading.Thread(target=_worker, args=(port, name, clip, shared, conns, errors)) for name in names
+        threading.Thread(target=lambda c=conn, n=name: out.append(loop(c, n, spec, ctl)))
+        for conn, name in zip(conns, names, strict=True)
     ]
-    shared.barrier.wait()
+    ctl.barrier.wait()
     for thread in threads:
         thread.start()
-    shared.stop.wait()
-    for conn in list(conns):
-        hang_up(conn)  # workers waiting in a long poll for jobs that will never come
+    ctl.stop.wait()
+    for conn in conns:
+        hang_up(conn)  # ends what is still in flight, such as long polls that no job will answer
     for thread in threads:
         thread.join()
-    shared.results.put(errors)
+    ctl.results.put(sum(out, Counter()))
+
+
+def run_clients(server: Server, loop: Loop, spec: Spec, clients: int, args: Any, total: int = 0) -> Result:
+    """Measure from the end of the warm-up until `args.duration` passes (rate phases: `total` == 0)
+    or the workers complete `total` jobs (each client process runs its share of the threads)."""
+    procs = args.procs
+    warmup, limit = (0.0, max(60.0, total / 5)) if total else (args.warmup, args.duration)
+    ctl = Control(mp.Barrier(procs + 1), mp.Event(), mp.Event(), mp.Value("i", 0), total, mp.Queue())
+    names = [f"w{i}" for i in range(clients)]
+    shares = [names[i::procs] for i in range(procs)]
+    children = [mp.Process(target=_client_proc, args=(server.port, loop, part, spec, ctl)) for part in shares]
+    for child in children:
+        child.start()
+    ctl.barrier.wait()
+    ctl.stop.wait(warmup)
+    cpu, started = sum(server.ps.cpu_times()[:2]), perf_counter()  # user + system
+    ctl.measuring.set()
+    finished = ctl.stop.wait(limit)
+    seconds = perf_counter() - started
+    cpu = (sum(server.ps.cpu_times()[:2]) - cpu) / seconds
+    ctl.stop.set()
+    counts: Counter[str] = sum((ctl.results.get(timeout=60) for _ in children), Counter())
+    for child in children:
+        child.join()
+    if total and not finished:
+        counts[f"timed out after {limit:g} s"] += 1
+    return Result(counts.pop("ok", 0), seconds, counts, note=f"server CPU {cpu:.0%}")
 
 
 def measure_e2e(server: Server, args: Any) -> Result:
-    conn, errors = connect(server.port), Counter[str]()
-    for _ in range(args.jobs):
-        if (status := request(conn, *CREATE)[0]) != 200:
-            errors[f"create HTTP {status}"] += 1
-    conn.close()
-    shared = Shared(
-        mp.Barrier(args.procs + 1), mp.Event(), mp.Event(), mp.Value("i", 0), args.jobs, mp.Queue()
-    )
-    names = [f"w{i}" for i in range(args.workers)]
-    procs = [
-        mp.Process(target=_worker_proc, args=(server.port, names[i :: args.procs], shared))
-        for i in range(args.procs)
-    ]
-    for proc in procs:
-        proc.start()
-    shared.barrier.wait()
-    started = perf_counter()
-    finished = shared.all_done.wait(timeout=max(60, args.jobs / 5))
-    seconds = perf_counter() - started
-    shared.stop.set()
-    for _ in procs:
-        errors += shared.results.get(timeout=30)
-    for proc in procs:
-        proc.join()
-    jobs = server.health()["jobs"]
-    if not finished or jobs != {"pending": 0, "processing": 0, "completed": args.jobs, "failed": 0}:
-        errors[f"unexpected /health job counts {jobs}"] += 1
-    return Result(shared.done.value, seconds, errors)
+    with contextlib.closing(connect(server.port)) as conn:
+        created = Counter(request(conn, *CREATE)[0] for _ in range(args.jobs))
+    result = run_clients(server, worker_loop, None, args.workers, args, total=args.jobs)
+    result.unit = "jobs/s"
+    result.errors.update({f"create HTTP {status}": n for status, n in created.items() if status != 200})
+    expected = {"pending": 0, "processing": 0, "completed": args.jobs, "failed": 0}
+    if (jobs := server.health()["jobs"]) != expected:
+        result.errors[f"/health job counts {jobs}"] += 1
+    return result
 
 
-# -- dispatch delay: job creation sent -> response to the already-waiting long poll arrives --------
-
-
-def measure_dispatch(server: Server, samples: int) -> tuple[list[float], Counter[str]]:
+def measure_dispatch(server: Server, samples: int) -> Result:
+    """From sending a job creation to the response to an already-waiting long poll, `samples` times."""
     arrivals: queue.Queue[float] = queue.Queue()
-    errors: Counter[str] = Counter()
-    stop = threading.Event()
-    worker_conn, control, delays = connect(server.port, timeout=60), connect(server.port), list[float]()
+    errors, stop, delays = Counter[str](), threading.Event(), list[float]()
+    worker_conn, control = connect(server.port), connect(server.port)
 
     def worker() -> None:
         while not stop.is_set():
@@ -335,32 +295,30 @@ def measure_dispatch(server: Server, samples: int) -> tuple[list[float], Counter
 
     thread = threading.Thread(target=worker)
     thread.start()
+    started = perf_counter()
     for _ in range(samples):
         deadline = perf_counter() + 10
         while json.loads(request(control, "GET", "/health")[1])["workers"]["waiting"] < 1:
             if perf_counter() > deadline:
-                raise RuntimeError("the dispatch worker never started waiting")
+                raise RuntimeError("the dispatch worker is not waiting in a long poll")
         sent = perf_counter()
         if (status := request(control, *CREATE)[0]) != 200:
             errors[f"create HTTP {status}"] += 1
             continue
         delays.append((arrivals.get(timeout=35) - sent) * 1000)
+    seconds = perf_counter() - started
     stop.set()
     hang_up(worker_conn)
     thread.join()
     control.close()
-    return delays, errors
+    ordered = sorted(delays) or [float("inf")]
+    p50, p99 = (ordered[max(0, math.ceil(q * len(ordered)) - 1)] for q in (0.50, 0.99))  # nearest rank
+    note = f"delay p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {ordered[-1]:.2f} ms"
+    return Result(len(delays), seconds, errors, unit="", note=note, metric=p99)
 
 
-def percentile(values: list[float], fraction: float) -> float:
-    ordered = sorted(values)
-    return ordered[max(0, min(len(ordered) - 1, round(fraction * len(ordered)) - 1))]
-
-
-# -- one large upload streamed from disk, the server's RSS sampled meanwhile -----------------------
-
-
-def measure_upload(server: Server, workdir: Path, megabytes: int) -> dict[str, Any]:
+def measure_upload(server: Server, workdir: Path, megabytes: int) -> Result:
+    """One big upload streamed from a file on disk, the server's RSS sampled every 20 ms meanwhile."""
     path, size = workdir / "upload.mp4", megabytes * MIB
     with open(path, "wb") as out:
         out.write(b"\x00\x00\x00\x18ftypisom" + bytes(MIB - 12))
@@ -370,7 +328,7 @@ def measure_upload(server: Server, workdir: Path, megabytes: int) -> dict[str, A
     request(conn, *CREATE)
     status, body = request(conn, "GET", "/extension/poll?client_id=uploader")
     if status != 200:
-        raise RuntimeError(f"could not claim a job for the upload: {status} {body[:200]!r}")
+        raise RuntimeError(f"could not claim a job for the upload: HTTP {status} {body[:200]!r}")
     job = json.loads(body)
     head, tail, ctype = form_parts({"job_id": job["job_id"], "claim_token": job["claim_token"]}, "big.mp4")
     before = peak = server.ps.memory_info().rss
@@ -384,118 +342,82 @@ def measure_upload(server: Server, workdir: Path, megabytes: int) -> dict[str, A
     sampler = threading.Thread(target=sample)
     sampler.start()
     started = perf_counter()
-    conn.putrequest("POST", "/extension/complete")
-    conn.putheader("Content-Type", ctype)
-    conn.putheader("Content-Length", str(len(head) + size + len(tail)))
-    conn.endheaders()
-    conn.send(head)
-    with open(path, "rb") as video:
-        while chunk := video.read(MIB):
-            conn.send(chunk)
-    conn.send(tail)
-    response = conn.getresponse()
-    reply = response.read()
+    with open(path, "rb") as video:  # an iterable body with a Content-Length is sent as it is read
+        parts = itertools.chain([head], iter(lambda: video.read(MIB), b""), [tail])
+        headers = {"Content-Type": ctype, "Content-Length": str(len(head) + size + len(tail))}
+        status, reply = request(conn, "POST", "/extension/complete", parts, headers)
     seconds = perf_counter() - started
     sampled.set()
     sampler.join()
-    peak = max(peak, server.ps.memory_info().rss)
     conn.close()
-    ok = response.status == 200 and json.loads(reply).get("video_size") == size
-    growth = (peak - before) / MIB
-    return {"status": response.status, "ok": ok, "reply": reply[:300], "seconds": seconds, "growth": growth}
-
-
-# -- report -----------------------------------------------------------------------------------------
-
-
-def row(name: str, result: Result, unit: str) -> str:
-    line = f"{name:<40} {result.count:>8} {sum(result.errors.values()):>7} {result.seconds:>8.2f}"
-    line += f" {result.rate:>9.1f} {unit}"
-    return line + (f"   (server CPU {result.cpu:.0%})" if result.cpu is not None else "")
+    growth = (max(peak, server.ps.memory_info().rss) - before) / MIB
+    errors = Counter[str]()
+    if status != 200 or json.loads(reply).get("video_size") != size:
+        errors[f"HTTP {status} {reply[:300]!r}"] += 1
+    note = f"server RSS {before / MIB:.1f} MB before, +{growth:.1f} MB at peak"
+    return Result(megabytes, seconds, errors, unit="MB/s", note=note, metric=growth)
 
 
 def parse_args() -> argparse.Namespace:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--duration", type=float, default=5.0, help="seconds per rate phase (default 5)")
-    parser.add_argument("--warmup", type=float, default=1.0, help="warm-up seconds before each (default 1)")
-    parser.add_argument("--procs", type=int, default=2, help="client processes (default 2)")
-    parser.add_argument("--threads", type=int, default=4, help="connections per process (default 4)")
-    parser.add_argument("--jobs", type=int, default=400, help="end-to-end jobs (default 400)")
-    parser.add_argument("--workers", type=int, default=8, help="end-to-end workers (default 8)")
-    parser.add_argument("--samples", type=int, default=200, help="dispatch delay samples (default 200)")
-    parser.add_argument("--upload-mb", type=int, default=200, help="big upload size in MB (default 200)")
+    raw = argparse.RawDescriptionHelpFormatter
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=raw)
+    add = parser.add_argument
+    add("--duration", type=float, default=5.0, help="measured seconds per rate phase (default 5)")
+    add("--warmup", type=float, default=1.0, help="warm-up seconds before each rate phase (default 1)")
+    add("--procs", type=int, default=2, help="client processes (default 2)")
+    add("--threads", type=int, default=4, help="connections per client process in rate phases (default 4)")
+    add("--jobs", type=int, default=400, help="jobs for the end-to-end phase (default 400)")
+    add("--workers", type=int, default=8, help="workers for the end-to-end phase (default 8)")
+    add("--samples", type=int, default=200, help="dispatch delay samples (default 200)")
+    add("--upload-mb", type=int, default=200, help="size of the big upload in MB (default 200)")
     return parser.parse_args()
 
 
 def main() -> None:
     args = parse_args()
-    workdir = Path(tempfile.mkdtemp(prefix="grok-bench-"))
+    workdir, results = Path(tempfile.mkdtemp(prefix="grok-bench-")), dict[str, Result]()
     try:
-        # Rates on one server, the empty poll before any job exists; the worker flow on a fresh one.
+        # The rate phases on one server (the empty poll before any job exists), the worker flow on another.
         server = Server(workdir / "rates", max_upload=64 * MIB)
         try:
-            log_line("GET /health")
-            health = measure_rate(server, ("GET", "/health", None, 200), args)
-            log_line("GET /extension/poll on an empty queue")
-            poll = measure_rate(server, ("GET", "/extension/poll", None, 204), args)
-            if (pending := server.health()["jobs"]["pending"]) != 0:
-                poll.errors[f"{pending} jobs pending"] += 1
-            log_line("POST /v1/videos/generations")
-            create = measure_rate(server, (*CREATE, 200), args)
-            log_line(f"server RSS after the rate phases: {server.rss_mb():.1f} MB")
+            for name, spec in [
+                ("GET /health", ("GET", "/health", None, 200)),
+                ("GET /extension/poll (empty queue, 204)", ("GET", "/extension/poll", None, 204)),
+                ("POST /v1/videos/generations", (*CREATE, 200)),
+            ]:
+                log_line(name)
+                results[name] = run_clients(server, rate_loop, spec, args.procs * args.threads, args)
+                if spec[1] == "/extension/poll" and (pending := server.health()["jobs"]["pending"]):
+                    results[name].errors[f"{pending} jobs pending"] += 1
         finally:
             server.stop()
         server = Server(workdir / "flow", max_upload=(args.upload_mb + 16) * MIB)
         try:
-            log_line(f"end to end: {args.jobs} jobs, {args.workers} workers")
-            e2e = measure_e2e(server, args)
-            log_line(f"dispatch delay: {args.samples} samples")
-            delays, dispatch_errors = measure_dispatch(server, args.samples)
-            log_line(f"upload: {args.upload_mb} MB, server RSS before it {server.rss_mb():.1f} MB")
-            upload = measure_upload(server, workdir, args.upload_mb)
+            log_line(name := f"end to end ({args.workers} workers, {args.jobs} jobs)")
+            results[name] = measure_e2e(server, args)
+            log_line(name := f"dispatch delay ({args.samples} creates)")
+            results[name] = dispatch = measure_dispatch(server, args.samples)
+            log_line(name := f"upload {args.upload_mb} MB")
+            results[name] = upload = measure_upload(server, workdir, args.upload_mb)
         finally:
             server.stop()
     finally:
         shutil.rmtree(workdir, ignore_errors=True)
 
-    p50, p99, worst = percentile(delays, 0.50), percentile(delays, 0.99), max(delays)
-    upload_name = f"upload {args.upload_mb} MB (HTTP {upload['status']})"
-    print(
-        f"\nclient: {args.procs} processes x {args.threads} connections; rate phases {args.duration:g} s each"
-    )
+    print(f"\nclient: {args.procs} processes x {args.threads} connections; rate phases {args.duration:g} s")
     print(f"{'phase':<40} {'count':>8} {'errors':>7} {'seconds':>8} {'rate':>9}")
-    print(row("GET /health", health, "req/s"))
-    print(row("POST /v1/videos/generations", create, "req/s"))
-    print(row("GET /extension/poll (empty queue, 204)", poll, "req/s"))
-    print(row(f"end to end ({args.workers} workers)", e2e, "jobs/s"))
-    print(
-        f"{f'dispatch delay ({len(delays)} samples)':<40} p50 {p50:.2f} ms, p99 {p99:.2f} ms, max {worst:.2f} ms"
-    )
-    print(
-        f"{upload_name:<40} {args.upload_mb / upload['seconds']:.1f} MB/s ({upload['seconds']:.2f} s), ",
-        end="",
-    )
-    print(f"server RSS growth {upload['growth']:.1f} MB")
-    results = {"health": health, "create": create, "poll": poll, "end to end": e2e}
-    for name, errors in [
-        *((name, result.errors) for name, result in results.items()),
-        ("dispatch", dispatch_errors),
-    ]:
-        if errors:
-            print(f"ERRORS in {name}: {dict(errors)}")
-    if not upload["ok"]:
-        print(f"ERROR in upload: HTTP {upload['status']} {upload['reply']!r}")
-    ratio = create.rate / health.rate if health.rate else 0.0
+    for name, result in results.items():
+        line = f"{name:<40} {result.count:>8} {sum(result.errors.values()):>7} {result.seconds:>8.2f}"
+        print(f"{line} {f'{result.rate:.1f}' if result.unit else '-':>9} {result.unit:<7} {result.note}")
+        if result.errors:
+            print(f"    ERRORS: {dict(result.errors)}")
+    health, create = results["GET /health"].rate, results["POST /v1/videos/generations"].rate
+    ratio = create / health if health else 0.0
     print()
     for passed, text in [
-        (
-            ratio >= 0.5,
-            f"job creation {create.rate:.0f}/s = {ratio:.2f} x health {health.rate:.0f}/s (target >= 0.5)",
-        ),
-        (p99 < 50, f"dispatch delay p99 {p99:.2f} ms (target < 50 ms)"),
-        (upload["growth"] < 32, f"upload RSS growth {upload['growth']:.1f} MB (target < 32 MB)"),
+        (ratio >= 0.5, f"job creation {create:.0f}/s = {ratio:.2f} x health {health:.0f}/s (target >= 0.5)"),
+        (dispatch.metric < 50, f"dispatch delay p99 {dispatch.metric:.2f} ms (target < 50 ms)"),
+        (upload.metric < 32, f"server RSS growth during the upload {upload.metric:.1f} MB (target < 32 MB)"),
     ]:
         print(f"{'PASS' if passed else 'FAIL'}  {text}")
 
