@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 
 from .clock import Clock
@@ -60,6 +62,7 @@ class JobService:
         self.dispatcher = dispatcher or Dispatcher()
         self.workers = workers or WorkerRegistry(settings.worker_seen_seconds)
         self._background: set[asyncio.Future[None]] = set()
+        self._completions = KeyedLock()
 
     @property
     def lease_seconds(self) -> float:
@@ -172,14 +175,22 @@ class JobService:
         return job
 
     async def complete(self, job_id: str, *, claim_token: str | None, upload: Upload) -> Job:
+        """Put the video in place (fsynced file, rename, fsynced directory), then mark the job completed.
+
+        Completions of one job are serialized, so only a report that still holds the lease ever
+        replaces `{job_id}.mp4`, and the file is in place before any reader can see `completed`."""
         await asyncio.to_thread(upload.finish)
-        job = await self.store.complete(
-            job_id,
-            claim_token=claim_token,
-            video_size=upload.size,
-            now=self.clock.now(),
-            before_commit=lambda: self.storage.promote(upload, job_id),
-        )
+        async with self._completions.hold(job_id):
+            await self.check_report(job_id, claim_token)
+            await asyncio.to_thread(self.storage.promote, upload, job_id)
+            try:
+                job = await self.store.complete(
+                    job_id, claim_token=claim_token, video_size=upload.size, now=self.clock.now()
+                )
+            except BaseException:
+                # The lease was lost while the file moved (e.g. the stale sweep ran): the file is no one's.
+                await asyncio.to_thread(self.storage.delete, job_id)
+                raise
         self.workers.finished(job.worker_id, job.id)
         return job
 
@@ -224,6 +235,27 @@ class JobService:
                     await asyncio.to_thread(self.storage.delete, job_id)
                     removed += 1
         return removed
+
+
+class KeyedLock:
+    """One asyncio.Lock per key, dropped when no one holds or waits for it."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, tuple[asyncio.Lock, int]] = {}
+
+    @contextlib.asynccontextmanager
+    async def hold(self, key: str) -> AsyncIterator[None]:
+        lock, users = self._locks.get(key, (asyncio.Lock(), 0))
+        self._locks[key] = (lock, users + 1)
+        try:
+            async with lock:
+                yield
+        finally:
+            lock, users = self._locks[key]
+            if users == 1:
+                del self._locks[key]
+            else:
+                self._locks[key] = (lock, users - 1)
 
 
 def encode_cursor(seq: int) -> str:

@@ -95,34 +95,49 @@ def test_guarded_transitions(h: Harness) -> None:
     with pytest.raises(Conflict) as mismatch:
         h.call(h.store.touch(job.id, claim_token="x", progress=5, lease_seconds=LEASE, now=NOW))
     assert mismatch.value.code == "lease_mismatch"
-    moved: list[str] = []
-    done = h.call(
-        h.store.complete(
-            job.id,
-            claim_token=claim.job.claim_token,
-            video_size=10,
-            now=NOW + 1,
-            before_commit=lambda: moved.append("moved"),
-        )
-    )
-    assert done.status is JobStatus.COMPLETED and done.progress == 100 and moved == ["moved"]
+    done = h.call(h.store.complete(job.id, claim_token=claim.job.claim_token, video_size=10, now=NOW + 1))
+    assert done.status is JobStatus.COMPLETED and done.progress == 100 and done.video_size == 10
     with pytest.raises(Conflict):
-        h.call(h.store.complete(job.id, claim_token=None, video_size=1, now=NOW, before_commit=lambda: None))
+        h.call(h.store.complete(job.id, claim_token=None, video_size=1, now=NOW))
     with pytest.raises(NotFound):
         h.call(h.store.touch("job_x", claim_token=None, progress=1, lease_seconds=LEASE, now=NOW))
 
 
-def test_a_failing_commit_hook_rolls_back(h: Harness) -> None:
-    job = h.call(h.store.create(new()))
-    h.call(h.store.claim(worker_id="w", lease_seconds=LEASE, now=NOW))
+def test_a_failed_transaction_leaves_nothing(h: Harness) -> None:
+    job = new(image=InputImage(b"\x89PNG\r\n\x1a\n", "image/png"))
+    h.call(h.store.create(job))
+    with pytest.raises(sqlite3.IntegrityError):
+        h.call(h.store.create(job))
+    assert h.call(h.store.counts())[JobStatus.PENDING] == 1
 
-    def broken() -> None:
-        raise OSError("disk full")
 
-    with pytest.raises(OSError):
-        h.call(h.store.complete(job.id, claim_token=None, video_size=1, now=NOW, before_commit=broken))
-    after = h.call(h.store.get(job.id))
-    assert after is not None and after.status is JobStatus.PROCESSING
+def test_concurrent_creations_share_a_commit_but_fail_alone(h: Harness) -> None:
+    existing = h.call(h.store.create(new("first")))
+    clash = NewJob(id=existing.id, model="grok", prompt="dup", options=GenerationOptions(), image=None, created_at=NOW)
+
+    async def together() -> list[object]:
+        return await asyncio.gather(
+            h.store.create(new("a")), h.store.create(clash), h.store.create(new("b")), return_exceptions=True
+        )
+
+    a, dup, b = h.call(together())
+    assert isinstance(dup, sqlite3.IntegrityError)
+    assert [getattr(a, "prompt", None), getattr(b, "prompt", None)] == ["a", "b"]
+    assert h.call(h.store.counts())[JobStatus.PENDING] == 3
+    seqs = [j.seq for j in h.call(h.store.list_jobs(status=None, limit=10, before_seq=None))]
+    assert seqs == sorted(seqs, reverse=True) and len(seqs) == 3
+
+
+def test_checkpoints_keep_the_wal_small(h: Harness) -> None:
+    for i in range(300):
+        h.call(h.store.create(new(str(i))))
+    wal = h.store.path.with_name(h.store.path.name + "-wal")
+    h.store.checkpoint()
+    conn = sqlite3.connect(h.store.path)
+    busy, pages, done = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    conn.close()
+    assert (busy, pages) == (0, done)
+    assert wal.exists()
 
 
 def test_release_returns_a_claim_to_the_head_of_the_queue(h: Harness) -> None:
@@ -158,7 +173,7 @@ def test_expire_videos_in_batches(h: Harness) -> None:
     for _ in range(3):
         job = h.call(h.store.create(new()))
         h.call(h.store.claim(worker_id="w", lease_seconds=LEASE, now=NOW))
-        h.call(h.store.complete(job.id, claim_token=None, video_size=1, now=NOW, before_commit=lambda: None))
+        h.call(h.store.complete(job.id, claim_token=None, video_size=1, now=NOW))
         ids.append(job.id)
     assert h.call(h.store.expire_videos(cutoff=NOW, now=NOW + 9, limit=10)) == []
     first = h.call(h.store.expire_videos(cutoff=NOW + 1, now=NOW + 9, limit=2))

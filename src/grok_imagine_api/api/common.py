@@ -24,7 +24,17 @@ def base_url(request: Request) -> str:
     configured = service(request).settings.public_base_url
     if configured:
         return configured
-    return str(request.base_url).rstrip("/")
+    # What Starlette's request.base_url computes, without building URL objects on every request.
+    scope = request.scope
+    host = None
+    for name, value in scope["headers"]:
+        if name == b"host":
+            host = value.decode("latin-1")
+            break
+    if host is None:
+        server = scope.get("server") or ("localhost", 80)
+        host = f"{server[0]}:{server[1]}"
+    return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
 
 
 def video_url(request: Request, job_id: str) -> str:

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
 
 from ..domain.jobs import Claim, ErrorCode, InputImage, Job, JobStatus, NewJob
@@ -37,11 +36,7 @@ class JobStore(Protocol):
         claim_token: str | None,
         video_size: int,
         now: float,
-        before_commit: Callable[[], None],
-    ) -> Job:
-        """Mark the job completed; `before_commit` runs inside the transaction once the report is
-        known to be valid (it moves the video into place) and its failure rolls everything back."""
-        ...
+    ) -> Job: ...
 
     async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode, now: float) -> Job: ...
 

@@ -2,8 +2,7 @@
 
 -- name: insert_job
 INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, created_at, updated_at)
-VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at)
-RETURNING *;
+VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at);
 
 -- name: insert_image
 INSERT INTO job_images (job_id, mime, data) VALUES (:job_id, :mime, :data);
