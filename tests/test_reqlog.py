@@ -66,6 +66,9 @@ def test_redact_replaces_base64_blobs_only() -> None:
     }
     long_prompt = "A cat playing the piano, " * 30
     assert redact(long_prompt) == long_prompt
+    plain = "A cat playing the piano in a quiet room at night " * 8
+    assert redact(plain) == plain
+    assert redact(("QUJD" * 100 + "\n") * 3).startswith("<base64:")
 
 
 def test_log_files_are_named_by_utc_date(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from typing import Any, TextIO
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 _FILE_NAME = re.compile(r"^requests_(\d{4}-\d{2}-\d{2})\.jsonl$")
-_BASE64ISH = re.compile(r"^(data:[^,]{0,100},)?[A-Za-z0-9+/=\s_-]+$")
+_BASE64ISH = re.compile(r"^(data:[^,]{0,100},)?[A-Za-z0-9+/=_\r\n-]+$")
 _LONG_STRING = 256
 
 

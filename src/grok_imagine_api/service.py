@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import re
 import time
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -36,6 +37,8 @@ log = logging.getLogger("grok_imagine_api")
 # process (a second server on the same database) are found without an in-process wake-up.
 RECHECK_SECONDS = 2.0
 MAX_LIST_LIMIT = 1000
+# Images bigger than this are decoded in a thread, keeping the event loop free for everyone else.
+LARGE_IMAGE_CHARS = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -73,7 +76,11 @@ class JobService:
     async def create(self, *, model: str, prompt: str, image: str | None, options: GenerationOptions) -> Job:
         text = validate_prompt(prompt, max_chars=self.settings.max_prompt_chars)
         options = validate_options(options)
-        decoded = decode_image(image, max_bytes=self.settings.max_image_bytes) if image else None
+        decoded = None
+        if image and len(image) > LARGE_IMAGE_CHARS:
+            decoded = await asyncio.to_thread(decode_image, image, max_bytes=self.settings.max_image_bytes)
+        elif image:
+            decoded = decode_image(image, max_bytes=self.settings.max_image_bytes)
         new = NewJob(
             id=new_job_id(),
             model=model,
@@ -263,6 +270,6 @@ def encode_cursor(seq: int) -> str:
 
 
 def decode_cursor(cursor: str) -> int:
-    if cursor.startswith("c") and cursor[1:].isdigit():
+    if re.fullmatch(r"c[0-9]{1,18}", cursor):
         return int(cursor[1:])
     raise InvalidRequest("cursor is not one this server handed out", param="cursor", code="invalid_cursor")

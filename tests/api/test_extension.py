@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import base64
 import socket
 import threading
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import DEMO_MP4, ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
+from support import DEMO_MP4, PNG_1PX, ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
 
 # -- poll ------------------------------------------------------------------------------------
 
@@ -320,17 +321,97 @@ def test_late_and_duplicate_error_reports_change_nothing(client: httpx.Client) -
 
 
 @pytest.mark.parametrize(
-    ("body", "param"),
+    ("report", "error", "code"),
     [
-        ({"job_id": "j", "error": "x", "code": "bogus"}, "code"),
-        ({"job_id": "j", "error": ""}, "error"),
-        ({"job_id": "j"}, "error"),
-        ({"error": "x"}, "job_id"),
+        ({"error": "Network down", "code": "network"}, "Network down (worker code: network)", "worker_error"),
+        ({"error": "x", "code": None}, "x", "worker_error"),
+        ({"error": ""}, "The worker reported a failure without a message", "worker_error"),
+        ({}, "The worker reported a failure without a message", "worker_error"),
+        ({"error": "y" * 5000, "code": "timeout"}, "y" * 4000, "timeout"),
     ],
 )
-def test_bad_error_reports(client: httpx.Client, body: dict, param: str) -> None:  # type: ignore[type-arg]
-    assert_error(client.post("/extension/error", json=body), 400, param=param)
+def test_failure_reports_are_never_lost_for_their_wording(
+    client: httpx.Client,
+    report: dict,  # type: ignore[type-arg]
+    error: str,
+    code: str,
+) -> None:
+    create_job(client)
+    work = claim(client)
+    reply = client.post("/extension/error", json={"job_id": work["job_id"], **report})
+    assert reply.status_code == 200, reply.text
+    assert reply.json()["error"] == error
+    assert reply.json()["error_code"] == code
+
+
+def test_error_report_without_job_id_is_400(client: httpx.Client) -> None:
+    assert_error(client.post("/extension/error", json={"error": "x"}), 400, param="job_id")
 
 
 def test_error_on_unknown_job_is_404(client: httpx.Client) -> None:
     assert_error(client.post("/extension/error", json={"job_id": "job_x", "error": "e"}), 404, "job_not_found")
+
+
+# -- malformed and truncated uploads ------------------------------------------------------------
+
+
+def raw_upload(client: httpx.Client, body: bytes, boundary: str = "BND") -> httpx.Response:
+    headers = {"content-type": f"multipart/form-data; boundary={boundary}"}
+    return client.post("/extension/complete", content=body, headers=headers)
+
+
+def test_truncated_upload_is_refused_and_never_served(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    body = (
+        f'--BND\r\nContent-Disposition: form-data; name="job_id"\r\n\r\n{work["job_id"]}\r\n'
+        '--BND\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n\r\n'
+    ).encode() + DEMO_MP4[: len(DEMO_MP4) // 2]
+    assert_error(raw_upload(client, body), 400, "incomplete_body")
+    assert no_files_left(server)
+    assert_error(client.get(f"/videos/{work['job_id']}.mp4"), 404, "video_not_ready")
+
+
+@pytest.mark.parametrize(
+    ("body", "boundary"),
+    [
+        (b"hello world", "abc"),
+        (b"--BND\r\nno colon here\r\n\r\nx\r\n--BND--\r\n", "BND"),
+        (b"--BND\r\nX-Long: " + b"a" * 10_000 + b"\r\n\r\nx\r\n--BND--\r\n", "BND"),
+        (b"--" + b"b" * 100 + b"--\r\n", "b" * 100),
+    ],
+)
+def test_malformed_multipart_is_400(client: httpx.Client, server: ThreadServer, body: bytes, boundary: str) -> None:
+    assert_error(raw_upload(client, body, boundary), 400, "invalid_multipart")
+    assert no_files_left(server)
+
+
+def test_other_parts_cannot_stream_without_limit(client: httpx.Client) -> None:
+    create_job(client)
+    work = claim(client)
+
+    def body():  # type: ignore[no-untyped-def]
+        yield f'--BND\r\nContent-Disposition: form-data; name="job_id"\r\n\r\n{work["job_id"]}\r\n'.encode()
+        yield b'--BND\r\nContent-Disposition: form-data; name="junk"; filename="j.bin"\r\n\r\n'
+        for _ in range(100):
+            yield b"x" * 10_000
+        yield b"\r\n--BND--\r\n"
+
+    reply = client.post(
+        "/extension/complete", content=body(), headers={"content-type": "multipart/form-data; boundary=BND"}
+    )
+    assert_error(reply, 413, "fields_too_large")
+
+
+def test_starting_an_upload_renews_the_lease(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client)
+    server.clock.advance(server.settings.job_timeout_seconds - 1)
+    assert upload(client, work["job_id"], token=work["claim_token"]).status_code == 200
+
+
+def test_large_images_reach_the_worker_intact(client: httpx.Client) -> None:
+    image = PNG_1PX + bytes(range(256)) * 4096  # about 1 MB
+    create_job(client, image=base64.b64encode(image).decode())
+    work = claim(client)
+    assert base64.b64decode(work["image"]) == image

@@ -49,6 +49,11 @@ def test_list_jobs_filters_by_status(client: httpx.Client) -> None:
     assert client.get("/jobs", params={"status": "completed"}).json()["data"] == []
 
 
+def test_empty_status_means_all(client: httpx.Client) -> None:
+    create_job(client)
+    assert len(client.get("/jobs?status=&limit=100").json()["data"]) == 1
+
+
 def test_listings_never_include_images(client: httpx.Client) -> None:
     image = base64.b64encode(PNG_1PX).decode()
     create_job(client, image=image)
@@ -65,6 +70,8 @@ def test_listings_never_include_images(client: httpx.Client) -> None:
         ({"limit": 5000}, "limit"),
         ({"limit": "x"}, "limit"),
         ({"cursor": "garbage"}, "cursor"),
+        ({"cursor": "c\u00b2"}, "cursor"),
+        ({"cursor": "c99999999999999999999999"}, "cursor"),
     ],
 )
 def test_bad_listing_parameters(client: httpx.Client, params: dict, param: str) -> None:  # type: ignore[type-arg]

@@ -116,6 +116,12 @@ def test_image_over_the_limit_is_refused(tmp_path) -> None:  # type: ignore[no-u
 
 def test_malformed_json_and_non_object_bodies(client: httpx.Client) -> None:
     headers = {"content-type": "application/json"}
+    lone_surrogate = b'{"prompt": "hi \\ud800"}'
+    assert_error(client.post("/v1/videos/generations", content=lone_surrogate, headers=headers), 400, "invalid_json")
+    deep = b'{"prompt": "x", "a": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    assert_error(client.post("/v1/videos/generations", content=deep, headers=headers), 400, "invalid_json")
+    accented = b'{"prompt": "caf\\u00e9 \\ud83d\\ude00"}'
+    assert client.post("/v1/videos/generations", content=accented, headers=headers).status_code == 200
     assert_error(client.post("/v1/videos/generations", content=b"{bad", headers=headers), 400, "invalid_json")
     assert_error(client.post("/v1/videos/generations", content=b"[1, 2]", headers=headers), 400)
     assert_error(client.post("/v1/videos/generations", content=b"", headers=headers), 400)

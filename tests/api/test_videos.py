@@ -55,8 +55,9 @@ def test_multiple_ranges(client: httpx.Client, video_id: str) -> None:
     assert DEMO_MP4[0:10] in reply.content and DEMO_MP4[20:30] in reply.content
 
 
-def test_unsatisfiable_range_is_416(client: httpx.Client, video_id: str) -> None:
-    reply = client.get(f"/videos/{video_id}.mp4", headers={"Range": f"bytes={len(DEMO_MP4)}-"})
+@pytest.mark.parametrize("spec", ["bytes={size}-", "bytes=0-0,-0", "bytes=-0"])
+def test_unsatisfiable_range_is_416(client: httpx.Client, video_id: str, spec: str) -> None:
+    reply = client.get(f"/videos/{video_id}.mp4", headers={"Range": spec.format(size=len(DEMO_MP4))})
     assert_error(reply, 416, "range_not_satisfiable", "Range")
     assert reply.headers["content-range"] == f"bytes */{len(DEMO_MP4)}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from typing import Any, TypeVar
 
@@ -13,6 +14,9 @@ from ..service import JobService
 from .errors import invalid_request
 
 M = TypeVar("M", bound=BaseModel)
+
+# Above this, parsing and rendering happen in a thread so that the event loop keeps serving others.
+LARGE_BODY = 256 * 1024
 
 
 def service(request: Request) -> JobService:
@@ -55,15 +59,25 @@ async def read_json(request: Request, model: type[M]) -> M:
     if not raw.strip():
         raise InvalidRequest("Request body is empty; expected a JSON object", code="invalid_json")
     try:
-        data = json.loads(raw)
-    except ValueError:
+        data = json.loads(raw) if len(raw) < LARGE_BODY else await asyncio.to_thread(json.loads, raw)
+    except (ValueError, RecursionError):
         raise InvalidRequest("Request body is not valid JSON", code="invalid_json") from None
+    if b"\\u" in raw and not _encodable(data):
+        raise InvalidRequest("Request body contains a lone UTF-16 surrogate (\\ud800-\\udfff)", code="invalid_json")
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object", code="invalid_body")
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         raise invalid_request(exc.errors()) from None
+
+
+def _encodable(data: Any) -> bool:
+    try:
+        json.dumps(data, ensure_ascii=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
 
 
 def json_body(model: type[BaseModel]) -> dict[str, Any]:

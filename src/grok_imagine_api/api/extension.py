@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import json
 import time
 from typing import Any
 
@@ -13,7 +14,7 @@ from starlette.requests import ClientDisconnect
 
 from ..domain.errors import InvalidRequest, PayloadTooLarge
 from ..domain.jobs import Claim, ErrorCode
-from .common import json_body, log_info, read_json, service, video_url
+from .common import LARGE_BODY, json_body, log_info, read_json, service, video_url
 from .uploads import VideoForm, multipart_boundary, read_video_form
 
 router = APIRouter(prefix="/extension")
@@ -39,6 +40,10 @@ def claim_body(request: Request, claim: Claim) -> dict[str, Any]:
         "attempt": job.attempts,
         "video_url": video_url(request, job.id),
     }
+
+
+def render_claim(claim: Claim, request: Request) -> bytes:
+    return json.dumps(claim_body(request, claim)).encode()
 
 
 async def _wait_for_disconnect(request: Request) -> None:
@@ -74,6 +79,10 @@ async def poll(
     if claim is None:
         return Response(status_code=204)
     log_info(request, job_id=claim.job.id, status=claim.job.status.value)
+    if claim.image is not None and len(claim.image.data) > LARGE_BODY // 2:
+        # Encoding a large image takes milliseconds: do it beside the event loop, not on it.
+        body = await asyncio.to_thread(render_claim, claim, request)
+        return Response(body, media_type="application/json")
     return claim_body(request, claim)
 
 
@@ -131,8 +140,10 @@ async def complete(request: Request) -> dict[str, Any]:
         job_id, token = ids()
         if job_id and checked is None:
             log_info(request, job_id=job_id)
-            await svc.check_report(job_id, token)
+            # Starting an upload is worker contact: it checks the lease and renews it.
+            await svc.progress(job_id, claim_token=token, progress=None)
             checked = job_id
+            last_touch = time.monotonic()
         if checked and form.upload is not None and time.monotonic() - last_touch > UPLOAD_TOUCH_SECONDS:
             await svc.progress(checked, claim_token=token, progress=None)
             last_touch = time.monotonic()
@@ -174,16 +185,36 @@ class ErrorReport(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     job_id: str = Field(min_length=1, max_length=100)
-    error: str = Field(min_length=1, max_length=4000)
-    code: ErrorCode = Field(ErrorCode.WORKER_ERROR, description=f"One of: {WORKER_ERROR_CODES}")
+    error: str | None = Field(None, description="What went wrong, for people")
+    code: str | None = Field(
+        None, max_length=100, description=f"One of: {WORKER_ERROR_CODES}; others count as worker_error"
+    )
     claim_token: str | None = Field(None, max_length=200)
+
+    def message(self) -> str:
+        # A failure report is never refused for its wording: losing the reason would be worse.
+        text = (self.error or "").strip() or "The worker reported a failure without a message"
+        if self.code and self.error_code() is ErrorCode.WORKER_ERROR and self.code != ErrorCode.WORKER_ERROR:
+            text = f"{text} (worker code: {self.code})"
+        return text[:MAX_ERROR_CHARS]
+
+    def error_code(self) -> ErrorCode:
+        try:
+            return ErrorCode(self.code) if self.code else ErrorCode.WORKER_ERROR
+        except ValueError:
+            return ErrorCode.WORKER_ERROR
+
+
+MAX_ERROR_CHARS = 4000
 
 
 @router.post("/error", summary="Report that a job failed", openapi_extra=json_body(ErrorReport))
 async def report_error(request: Request) -> dict[str, Any]:
     body = await read_json(request, ErrorReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
-    job = await service(request).fail(body.job_id, claim_token=body.claim_token, error=body.error, code=body.code)
+    job = await service(request).fail(
+        body.job_id, claim_token=body.claim_token, error=body.message(), code=body.error_code()
+    )
     log_info(
         request,
         status=job.status.value,

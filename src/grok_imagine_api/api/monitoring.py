@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 
 from .. import __version__
+from ..domain.errors import InvalidRequest
 from ..domain.jobs import JobStatus
 from .common import service
 from .views import job_detail
@@ -49,11 +50,16 @@ router.add_api_route("/health", health, methods=["GET"], summary="Health check")
 @router.get("/jobs", summary="List jobs, newest first")
 async def list_jobs(
     request: Request,
-    status: JobStatus | None = None,
+    status: str | None = Query(None, description="pending, processing, completed or failed; empty for all"),
     limit: int = Query(100),
     cursor: str | None = None,
 ) -> dict[str, Any]:
-    page = await service(request).list_jobs(status=status, limit=limit, cursor=cursor)
+    try:
+        wanted = JobStatus(status) if status else None
+    except ValueError:
+        states = ", ".join(s.value for s in JobStatus)
+        raise InvalidRequest(f"Unknown status {status!r}; use one of {states}", param="status") from None
+    page = await service(request).list_jobs(status=wanted, limit=limit, cursor=cursor)
     return {
         "object": "list",
         "data": [job_detail(request, job) for job in page.jobs],

@@ -26,6 +26,8 @@ def multipart_boundary(content_type: str | None) -> bytes:
     boundary = params.get(b"boundary")
     if kind != b"multipart/form-data" or not boundary:
         raise UnsupportedMediaType("Expected a multipart/form-data body with a boundary", code="expected_multipart")
+    if len(boundary) > 70:  # RFC 2046's limit
+        raise InvalidRequest("Multipart boundary is longer than 70 characters", code="invalid_multipart")
     return boundary
 
 
@@ -56,14 +58,27 @@ class VideoForm:
                 "on_headers_finished": self._headers_finished,
                 "on_part_data": self._part_data,
                 "on_part_end": self._part_end,
+                "on_end": self._end,
             },
         )
+        self.ended = False
 
     def feed(self, chunk: bytes) -> None:
-        self._parser.write(chunk)
+        try:
+            self._parser.write(chunk)
+        except ValueError as exc:  # MultipartParseError and the parser's other complaints
+            raise InvalidRequest(f"Malformed multipart body: {exc}", code="invalid_multipart") from None
 
     def close(self) -> None:
+        """The body is over: it must have reached its closing boundary, or the video may be cut short."""
         self._parser.finalize()
+        if not self.ended:
+            raise InvalidRequest(
+                "Multipart body ended before its closing boundary (truncated upload)", code="incomplete_body"
+            )
+
+    def _end(self) -> None:
+        self.ended = True
 
     def discard(self) -> None:
         if self.upload is not None:
@@ -122,11 +137,13 @@ class VideoForm:
                     param=self.file_field,
                     code="not_mp4",
                 )
-        elif self._target == "field":
+        else:
+            # Text fields and any other part count against one small allowance.
             self._field_bytes += end - start
             if self._field_bytes > MAX_FIELD_BYTES:
-                raise PayloadTooLarge("Form fields are too large", code="fields_too_large")
-            self._value += data[start:end]
+                raise PayloadTooLarge("Form fields other than the video are too large", code="fields_too_large")
+            if self._target == "field":
+                self._value += data[start:end]
 
     def _part_end(self) -> None:
         if self._target == "field" and self._name is not None:

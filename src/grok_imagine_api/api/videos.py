@@ -29,7 +29,7 @@ def check_range(header: str, size: int) -> None:
     units, _, spec = header.partition("=")
     if units.strip().lower() != "bytes" or not spec.strip():
         raise InvalidRequest(f"Malformed Range header {header!r}", param="Range", code="invalid_range")
-    satisfiable = False
+    satisfiable = True
     for part in spec.split(","):
         match = _RANGE_PART.match(part)
         if not match or (not match.group(1) and not match.group(2)):
@@ -38,7 +38,8 @@ def check_range(header: str, size: int) -> None:
         if first and last and int(last) < int(first):
             raise InvalidRequest(f"Malformed Range header {header!r}", param="Range", code="invalid_range")
         if (first and int(first) < size) or (not first and int(last) > 0 and size > 0):
-            satisfiable = True
+            continue
+        satisfiable = False
     if not satisfiable:
         raise RangeNotSatisfiable(
             f"Range {spec!r} is outside the video's {size} bytes",
@@ -91,7 +92,10 @@ async def download_video(request: Request, job_id: str) -> Response:
                 code="video_missing",
             )
         raise video_unavailable(job)
-    stat = os.stat(path)
+    try:
+        stat = os.stat(path)
+    except FileNotFoundError:  # expired between the lookup and now
+        raise video_unavailable(await svc.get(job_id)) from None
     response = FileResponse(
         path, media_type="video/mp4", stat_result=stat, headers={"cache-control": "private, max-age=3600"}
     )

@@ -70,3 +70,9 @@ class InternalError(APIError):
     status_code = 500
     error_type = "server_error"
     code = "internal_error"
+
+
+class Unavailable(APIError):
+    status_code = 503
+    error_type = "server_error"
+    code = "unavailable"

@@ -9,11 +9,12 @@ import functools
 import json
 import logging
 import sqlite3
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from ..domain.errors import NotFound
+from ..domain.errors import NotFound, Unavailable
 from ..domain.jobs import (
     Claim,
     ErrorCode,
@@ -32,15 +33,17 @@ T = TypeVar("T")
 log = logging.getLogger("grok_imagine_api")
 
 _SEQ_MAX = 2**63 - 1
+BUSY_SECONDS = 10.0
+_BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
 
-def connect(path: Path | str) -> sqlite3.Connection:
-    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=10)
+def connect(path: Path | str, *, busy_seconds: float = 10.0) -> sqlite3.Connection:
+    conn = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False, timeout=busy_seconds)
     conn.row_factory = sqlite3.Row
     conn.execute("PRAGMA journal_mode = WAL")
     # NORMAL survives a crash of the process (the WAL is fsynced at checkpoints); see README.
     conn.execute("PRAGMA synchronous = NORMAL")
-    conn.execute("PRAGMA busy_timeout = 10000")
+    conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
 
@@ -79,14 +82,16 @@ class SqliteJobStore:
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self._creations: list[tuple[NewJob, asyncio.Future[Job]]] = []
+        self._tasks: set[asyncio.Future[None]] = set()
 
     # -- plumbing ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        conn = connect(self.path)
-        migrate(conn)
+        conn = await asyncio.to_thread(self._open_and_migrate)
         # Checkpoints fsync; they run on their own connection in a thread, never inside a request.
         conn.execute("PRAGMA wal_autocheckpoint = 0")
+        # Never wait for a lock on the event loop: when another process holds it, _retry sleeps instead.
+        conn.execute("PRAGMA busy_timeout = 0")
         self._conn = conn
         self._checkpointer = asyncio.create_task(self._checkpoint_forever())
 
@@ -102,6 +107,11 @@ class SqliteJobStore:
             self._conn.close()
             self._conn = None
         await asyncio.to_thread(self.checkpoint)
+
+    def _open_and_migrate(self) -> sqlite3.Connection:
+        conn = connect(self.path)
+        migrate(conn)
+        return conn
 
     def checkpoint(self) -> None:
         conn = connect(self.path)
@@ -128,20 +138,39 @@ class SqliteJobStore:
         conn.execute("BEGIN IMMEDIATE")
         try:
             result = fn(conn)
+            conn.execute("COMMIT")
         except BaseException:
-            conn.execute("ROLLBACK")
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        conn.execute("COMMIT")
         return result
+
+    async def _retry(self, attempt: Callable[[], T]) -> T:
+        """Run `attempt`; while another process holds the database lock, sleep and try again."""
+        delay = 0.001
+        deadline = time.monotonic() + BUSY_SECONDS
+        while True:
+            try:
+                return attempt()
+            except sqlite3.OperationalError as exc:
+                if getattr(exc, "sqlite_errorcode", None) not in _BUSY_CODES:
+                    raise
+                if time.monotonic() > deadline:
+                    raise Unavailable(
+                        f"The database stayed locked by another process for {BUSY_SECONDS:g} s; try again",
+                        code="database_busy",
+                    ) from exc
+            await asyncio.sleep(delay)
+            delay = min(delay * 2, 0.05)
 
     # Statements run on the event loop's thread, one connection for the process: each is tens of
     # microseconds with the indexes in place, cheaper than any hand-off to another thread, and
     # nothing awaits inside a transaction, so transactions never interleave.
     async def _write(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return self._transaction(fn)
+        return await self._retry(lambda: self._transaction(fn))
 
     async def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
-        return fn(self._connection())
+        return await self._retry(lambda: fn(self._connection()))
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -150,18 +179,25 @@ class SqliteJobStore:
         future: asyncio.Future[Job] = asyncio.get_running_loop().create_future()
         self._creations.append((new, future))
         if len(self._creations) == 1:
-            asyncio.get_running_loop().call_soon(self._commit_creations)
+            task = asyncio.ensure_future(self._commit_creations())
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
         return await future
 
-    def _commit_creations(self) -> None:
+    async def _commit_creations(self) -> None:
         batch, self._creations = self._creations, []
         try:
-            jobs = self._transaction(lambda conn: [self._insert(conn, new) for new, _ in batch])
+            jobs = await self._write(lambda conn: [self._insert(conn, new) for new, _ in batch])
+        except Unavailable as exc:
+            for _, future in batch:
+                if not future.done():
+                    future.set_exception(exc)
+            return
         except Exception:
             # One bad row must not sink its neighbours: insert each on its own.
             for new, future in batch:
                 try:
-                    job = self._transaction(functools.partial(self._insert, new=new))
+                    job = await self._write(functools.partial(self._insert, new=new))
                 except Exception as exc:
                     if not future.done():
                         future.set_exception(exc)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+PRUNE_AT = 256
+
 
 @dataclass
 class WorkerInfo:
@@ -22,6 +24,8 @@ class WorkerRegistry:
     def seen(self, worker_id: str, now: float) -> WorkerInfo:
         info = self._workers.get(worker_id)
         if info is None:
+            if len(self._workers) >= PRUNE_AT:
+                self.recent(now)
             info = self._workers[worker_id] = WorkerInfo(worker_id, first_seen=now, last_seen=now)
         info.last_seen = now
         return info
