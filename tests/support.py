@@ -70,6 +70,7 @@ def settings_for(tmp: Path, **overrides: Any) -> Settings:
         "video_storage_path": tmp / "videos",
         "log_path": tmp / "logs",
         "server_port": 8000,
+        "server_host": "127.0.0.1",
     }
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

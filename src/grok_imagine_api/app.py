@@ -11,9 +11,12 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import __version__
-from .api import extension, monitoring, seed, videos
+from .api import extension, monitoring, openai, seed, videos
+from .api.auth import Auth
 from .api.errors import install_error_handlers
+from .api.idempotency import IdempotencyKeys
 from .api.limits import BodyLimitMiddleware
+from .api.signing import UrlSigner, new_secret
 from .clock import Clock, SystemClock
 from .config import Settings, load_settings
 from .files.storage import LocalVideoStorage, VideoStorage
@@ -24,6 +27,11 @@ from .store.base import JobStore
 from .store.sqlite import SqliteJobStore
 
 log = logging.getLogger("grok_imagine_api")
+if not log.handlers:
+    _handler = logging.StreamHandler()
+    _handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
+    log.addHandler(_handler)
+    log.setLevel(logging.INFO)
 
 
 def create_app(
@@ -43,10 +51,16 @@ def create_app(
         settings=settings,
     )
     request_log = RequestLog(settings.log_path)
+    gate = Auth(settings)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await service.store.open()
+        if gate.clients_need_keys:
+            secret = settings.url_signing_secret or await service.store.meta_value("url_signing_secret", new_secret)
+            app.state.signer = UrlSigner(secret, settings.video_url_ttl_seconds)
+        for warning in gate.warnings(settings.server_host):
+            log.warning("%s", warning)
         swept = await service.sweep_orphans()
         if swept:
             log.info("start-up: removed %d orphaned upload or video files", swept)
@@ -73,10 +87,15 @@ def create_app(
     app.state.service = service
     app.state.settings = settings
     app.state.request_log = request_log
+    app.state.auth = gate
+    app.state.signer = None
+    app.state.idempotency = IdempotencyKeys()
     install_error_handlers(app)
-    for module in (seed, videos, extension, monitoring):
+    for module in (seed, openai, videos, extension, monitoring):
         app.include_router(module.router)
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, exempt=("/extension/complete",))
+    # Routes that stream uploads enforce their own limits.
+    streaming = ("/extension/complete", "/v1/videos/extensions", "/v1/videos/edits")
+    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, exempt=streaming)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

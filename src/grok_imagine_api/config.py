@@ -37,6 +37,19 @@ class Settings(BaseSettings):
     max_poll_wait_seconds: float = Field(30, ge=0, le=300)
     log_level: str = "info"
 
+    # Access control.
+    api_keys: Annotated[list[str], NoDecode] = []
+    api_keys_file: Path | None = None
+    worker_token: str | None = None
+    url_signing_secret: str | None = None
+    video_url_ttl_seconds: float = Field(86400, gt=0)
+
+    # Clients.
+    poll_after_ms: int = Field(2000, ge=0)
+    idempotency_ttl_seconds: float = Field(86400, gt=0)
+    image_fetch_timeout_seconds: float = Field(15, gt=0)
+    allow_private_urls: bool = False
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -46,9 +59,9 @@ class Settings(BaseSettings):
             raise ValueError("must start with http:// or https://")
         return value.rstrip("/")
 
-    @field_validator("cors_origins", mode="before")
+    @field_validator("cors_origins", "api_keys", mode="before")
     @classmethod
-    def _split_origins(cls, value: object) -> object:
+    def _split_list(cls, value: object) -> object:
         if isinstance(value, str) and not value.lstrip().startswith("["):
             return [origin.strip() for origin in value.split(",") if origin.strip()]
         return value
@@ -60,6 +73,21 @@ class Settings(BaseSettings):
         if value not in {"critical", "error", "warning", "info", "debug", "trace"}:
             raise ValueError("must be one of critical, error, warning, info, debug, trace")
         return value
+
+    @field_validator("worker_token", "url_signing_secret")
+    @classmethod
+    def _blank_is_unset(cls, value: str | None) -> str | None:
+        return value or None
+
+    def client_keys(self) -> list[str]:
+        """API_KEYS plus the keys in API_KEYS_FILE (one a line; blank lines and # comments ignored)."""
+        keys = list(self.api_keys)
+        if self.api_keys_file is not None:
+            for line in self.api_keys_file.read_text(encoding="utf-8").splitlines():
+                line = line.strip()
+                if line and not line.startswith("#"):
+                    keys.append(line)
+        return keys
 
     @property
     def max_video_age_seconds(self) -> float:

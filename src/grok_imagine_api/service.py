@@ -7,18 +7,22 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass, field
+from typing import Any
 
 from .clock import Clock
 from .config import Settings
-from .domain.errors import InvalidRequest, NotFound
+from .domain.errors import Conflict, InvalidRequest, NotFound
 from .domain.images import decode_image
 from .domain.jobs import (
     Claim,
+    Dialect,
     ErrorCode,
     GenerationOptions,
+    InputImage,
     Job,
+    JobKind,
     JobStatus,
     NewJob,
     check_worker_report,
@@ -26,6 +30,8 @@ from .domain.jobs import (
     validate_options,
     validate_prompt,
 )
+from .files import media
+from .files.remote import fetch_image
 from .files.storage import Upload, VideoStorage
 from .store.base import JobStore
 from .worker.dispatch import Dispatcher
@@ -39,6 +45,24 @@ RECHECK_SECONDS = 2.0
 MAX_LIST_LIMIT = 1000
 # Images bigger than this are decoded in a thread, keeping the event loop free for everyone else.
 LARGE_IMAGE_CHARS = 128 * 1024
+
+
+@dataclass(frozen=True)
+class JobRequest:
+    """A new job as any dialect asks for it, before validation."""
+
+    prompt: str
+    model: str
+    options: GenerationOptions = field(default_factory=GenerationOptions)
+    image: str | InputImage | None = None
+    dialect: Dialect = Dialect.SEED
+    owner: str | None = None
+    kind: JobKind = JobKind.GENERATE
+    source_job_id: str | None = None
+    source_url: str | None = None
+    source_upload: Upload | None = None
+    requested: dict[str, Any] = field(default_factory=dict)
+    image_param: str = "image"
 
 
 @dataclass(frozen=True)
@@ -73,41 +97,99 @@ class JobService:
 
     # -- clients ----------------------------------------------------------------------------
 
-    async def create(self, *, model: str, prompt: str, image: str | None, options: GenerationOptions) -> Job:
-        text = validate_prompt(prompt, max_chars=self.settings.max_prompt_chars)
-        options = validate_options(options)
-        decoded = None
-        if image and len(image) > LARGE_IMAGE_CHARS:
-            decoded = await asyncio.to_thread(decode_image, image, max_bytes=self.settings.max_image_bytes)
-        elif image:
-            decoded = decode_image(image, max_bytes=self.settings.max_image_bytes)
+    async def create(self, request: JobRequest) -> Job:
+        text = validate_prompt(request.prompt, max_chars=self.settings.max_prompt_chars)
+        options = validate_options(request.options)
+        image = await self._decode(request.image, request.image_param)
+        job_id = new_job_id()
+        if request.source_job_id is not None:
+            source = await self.get(request.source_job_id, viewer=request.owner, param="video_id")
+            if not source.has_video or self.storage.path_for(source.id) is None:
+                raise InvalidRequest(
+                    f"Video {source.id} is {source.status.value} and has no video to start from",
+                    param="video_id",
+                    code="source_not_ready",
+                )
+        if request.source_upload is not None:
+            await asyncio.to_thread(self.storage.promote_source, request.source_upload, job_id)
         new = NewJob(
-            id=new_job_id(),
-            model=model,
+            id=job_id,
+            model=request.model,
             prompt=text,
             options=options,
-            image=decoded,
+            image=image,
             created_at=self.clock.now(),
+            dialect=request.dialect,
+            owner=request.owner,
+            kind=request.kind,
+            source_job_id=request.source_job_id,
+            source_url=request.source_url,
+            source_size=request.source_upload.size if request.source_upload else None,
+            requested=request.requested,
         )
-        job = await self.store.create(new)
+        try:
+            job = await self.store.create(new)
+        except BaseException:
+            if request.source_upload is not None:
+                await asyncio.to_thread(self.storage.delete_source, job_id)
+            raise
         self.dispatcher.notify(1)
         return job
 
-    async def get(self, job_id: str) -> Job:
+    async def _decode(self, image: str | InputImage | None, param: str = "image") -> InputImage | None:
+        """An image from base64, a data URL, or an http(s) URL (fetched now, so a bad one fails the request)."""
+        if image is None or isinstance(image, InputImage):
+            return image
+        if not image:
+            return None
+        if image.startswith(("http://", "https://")):
+            return await fetch_image(
+                image,
+                param=param,
+                max_bytes=self.settings.max_image_bytes,
+                fetch_seconds=self.settings.image_fetch_timeout_seconds,
+                allow_private=self.settings.allow_private_urls,
+            )
+        if len(image) > LARGE_IMAGE_CHARS:
+            return await asyncio.to_thread(decode_image, image, max_bytes=self.settings.max_image_bytes)
+        return decode_image(image, max_bytes=self.settings.max_image_bytes)
+
+    async def get(self, job_id: str, *, viewer: str | None = None, param: str = "job_id") -> Job:
+        """The job, if `viewer` may see it (None: anyone) and it was not deleted."""
         job = await self.store.get(job_id)
-        if job is None:
-            raise NotFound(f"No job with id '{job_id}'", param="job_id", code="job_not_found")
+        if job is None or job.deleted_at is not None or (viewer is not None and job.owner != viewer):
+            raise NotFound(f"No job with id '{job_id}'", param=param, code="job_not_found")
         return job
 
-    async def list_jobs(self, *, status: JobStatus | None, limit: int, cursor: str | None) -> Page:
+    async def list_jobs(
+        self, *, status: JobStatus | None, limit: int, cursor: str | None, viewer: str | None = None
+    ) -> Page:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", param="limit")
         before = decode_cursor(cursor) if cursor else None
-        jobs = await self.store.list_jobs(status=status, limit=limit + 1, before_seq=before)
+        jobs = await self.store.list_jobs(status=status, limit=limit + 1, before_seq=before, owner=viewer)
         if len(jobs) > limit:
             jobs = jobs[:limit]
             return Page(jobs, encode_cursor(jobs[-1].seq))
         return Page(jobs, None)
+
+    async def delete(self, job_id: str, *, viewer: str | None = None) -> Job:
+        """Remove a job's files and hide it; a queued job is never handed out, a running one is cancelled."""
+        await self.get(job_id, viewer=viewer, param="video_id")
+        job = await self.store.delete(job_id, now=self.clock.now())
+        await asyncio.to_thread(self.storage.delete, job_id)
+        self.workers.finished(job.worker_id, job.id)
+        return job
+
+    async def thumbnail(self, job: Job) -> str | None:
+        """Path of the job's JPEG thumbnail, made from its video on first use."""
+        video = self.storage.path_for(job.id) if job.has_video else None
+        if video is None:
+            return None
+        target = self.storage.thumbnail_target(job.id)
+        if not target.exists() and not await asyncio.to_thread(media.thumbnail, video, target):
+            return None
+        return str(target)
 
     def video_path(self, job: Job) -> str | None:
         path = self.storage.path_for(job.id) if job.has_video else None
@@ -152,9 +234,7 @@ class JobService:
             return
         claim = attempt.result()
         if claim is not None:
-            task = asyncio.ensure_future(self.release(claim))
-            self._background.add(task)
-            task.add_done_callback(self._background.discard)
+            self._in_background(self.release(claim))
 
     async def release(self, claim: Claim) -> None:
         """Put a claimed job back at the head of the queue (its worker never received it)."""
@@ -170,13 +250,22 @@ class JobService:
         return job
 
     async def progress(self, job_id: str, *, claim_token: str | None, progress: int | None) -> Job:
-        job = await self.store.touch(
-            job_id,
-            claim_token=claim_token,
-            progress=progress,
-            lease_seconds=self.lease_seconds,
-            now=self.clock.now(),
-        )
+        """Renew the lease; a job its client cancelled is returned as it is, so the worker can stop."""
+        try:
+            job = await self.store.touch(
+                job_id,
+                claim_token=claim_token,
+                progress=progress,
+                lease_seconds=self.lease_seconds,
+                now=self.clock.now(),
+            )
+        except Conflict as exc:
+            if exc.code != "job_cancelled":
+                raise
+            cancelled = await self.store.get(job_id)
+            if cancelled is None or (claim_token is not None and cancelled.claim_token != claim_token):
+                raise
+            return cancelled
         if job.worker_id:
             self.workers.seen(job.worker_id, self.clock.now())
         return job
@@ -199,11 +288,22 @@ class JobService:
                 await asyncio.to_thread(self.storage.delete, job_id)
                 raise
         self.workers.finished(job.worker_id, job.id)
+        self._in_background(self._after_completion(job))
         return job
+
+    async def _after_completion(self, job: Job) -> None:
+        await asyncio.to_thread(self.storage.delete_source, job.id)
+        await self.thumbnail(job)
+
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+        task = asyncio.ensure_future(work)
+        self._background.add(task)
+        task.add_done_callback(self._background.discard)
 
     async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode) -> Job:
         job = await self.store.fail(job_id, claim_token=claim_token, error=error, code=code, now=self.clock.now())
         self.workers.finished(job.worker_id, job.id)
+        await asyncio.to_thread(self.storage.delete_source, job.id)
         return job
 
     # -- maintenance ------------------------------------------------------------------------
@@ -216,6 +316,7 @@ class JobService:
         )
         for job in jobs:
             self.workers.finished(job.worker_id, job.id)
+            await asyncio.to_thread(self.storage.delete_source, job.id)
             log.warning("job %s failed: worker %s went silent", job.id, job.worker_id)
         return jobs
 
@@ -231,12 +332,12 @@ class JobService:
                 return expired
 
     async def sweep_orphans(self) -> int:
-        """Remove temp uploads and video files no completed job owns (left by a crash or expiry)."""
+        """Remove temp uploads and files no job needs any more (left by a crash, expiry or deletion)."""
         removed = await asyncio.to_thread(self.storage.sweep_temp)
-        on_disk = await asyncio.to_thread(self.storage.video_ids)
+        on_disk = await asyncio.to_thread(self.storage.file_ids)
         for start in range(0, len(on_disk), 500):
             batch = on_disk[start : start + 500]
-            live = await self.store.live_video_ids(batch)
+            live = await self.store.jobs_keeping_files(batch)
             for job_id in batch:
                 if job_id not in live:
                     await asyncio.to_thread(self.storage.delete, job_id)

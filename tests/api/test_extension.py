@@ -247,7 +247,7 @@ def test_duplicate_complete_is_409_and_keeps_the_first_video(client: httpx.Clien
     other = DEMO_MP4[:100] + b"x" * 50
     assert_error(upload(client, work["job_id"], video=other, token=work["claim_token"]), 409, "job_completed")
     assert (server.settings.video_storage_path / f"{work['job_id']}.mp4").read_bytes() == DEMO_MP4
-    assert len(list(server.settings.video_storage_path.iterdir())) == 1
+    assert len(list(server.settings.video_storage_path.glob("*.mp4"))) == 1
 
 
 def test_complete_with_a_foreign_token_is_409(client: httpx.Client, server: ThreadServer) -> None:

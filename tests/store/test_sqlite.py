@@ -179,7 +179,7 @@ def test_expire_videos_in_batches(h: Harness) -> None:
     first = h.call(h.store.expire_videos(cutoff=NOW + 1, now=NOW + 9, limit=2))
     second = h.call(h.store.expire_videos(cutoff=NOW + 1, now=NOW + 9, limit=2))
     assert sorted(first + second) == sorted(ids)
-    assert h.call(h.store.live_video_ids(ids)) == set()
+    assert h.call(h.store.jobs_keeping_files(ids)) == set()
 
 
 def test_listing_pages_backwards(h: Harness) -> None:
@@ -241,8 +241,17 @@ def test_claim_and_listing_use_indexes(h: Harness) -> None:
 
     claim_plan = plan("SELECT seq FROM jobs WHERE status = 'pending' ORDER BY seq LIMIT 1", {})
     assert "jobs_status_seq" in claim_plan and "TEMP B-TREE" not in claim_plan
-    by_status = plan(QUERIES["list_jobs_by_status"], {"status": "failed", "before": 10, "limit": 5})
-    assert "jobs_status_seq" in by_status
+    listing = QUERIES["list_jobs"]
+    by_status = plan(
+        listing.format(where="deleted_at IS NULL AND status = :status AND seq < :before", order="DESC"),
+        {"status": "failed", "before": 10, "limit": 5},
+    )
+    assert "jobs_status_seq" in by_status and "TEMP B-TREE" not in by_status
+    by_owner = plan(
+        listing.format(where="deleted_at IS NULL AND owner = :owner AND seq > :after", order="ASC"),
+        {"owner": "key_x", "after": 10, "limit": 5},
+    )
+    assert "jobs_owner_seq" in by_owner and "TEMP B-TREE" not in by_owner
     stale = plan("SELECT * FROM jobs WHERE status = 'processing' AND lease_expires_at <= 5", {})
     assert stale.startswith("SEARCH")
     expire = plan(

@@ -9,9 +9,10 @@ from typing import Any, TypeVar
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from ..domain.errors import InvalidRequest
+from ..domain.errors import InvalidRequest, PayloadTooLarge
 from ..service import JobService
 from .errors import invalid_request
+from .signing import UrlSigner
 
 M = TypeVar("M", bound=BaseModel)
 
@@ -42,7 +43,12 @@ def base_url(request: Request) -> str:
 
 
 def video_url(request: Request, job_id: str) -> str:
-    return f"{base_url(request)}/videos/{job_id}.mp4"
+    """The public link to a job's video; signed, with an expiry, when clients need API keys."""
+    url = f"{base_url(request)}/videos/{job_id}.mp4"
+    signer: UrlSigner | None = request.app.state.signer
+    if signer is not None:
+        url += "?" + signer.query(job_id, service(request).clock.now())
+    return url
 
 
 def log_info(request: Request, **info: Any) -> None:
@@ -53,9 +59,32 @@ def log_info(request: Request, **info: Any) -> None:
         current.update(info)
 
 
+async def read_body(request: Request, limit: int) -> bytes:
+    """The whole body, refused with 413 past `limit` bytes (for routes the body-limit middleware skips)."""
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="payload_too_large")
+    chunks = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise PayloadTooLarge(f"Request body is larger than the limit of {limit} bytes", code="payload_too_large")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 async def read_json(request: Request, model: type[M]) -> M:
     """Parse a JSON object body whatever its Content-Type says (curl -d sends form encoding)."""
-    raw = await request.body()
+    data = await read_json_object(request)
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise invalid_request(exc.errors()) from None
+
+
+async def read_json_object(request: Request) -> dict[str, Any]:
+    raw = await read_body(request, service(request).settings.max_request_bytes)
     if not raw.strip():
         raise InvalidRequest("Request body is empty; expected a JSON object", code="invalid_json")
     try:
@@ -66,10 +95,7 @@ async def read_json(request: Request, model: type[M]) -> M:
         raise InvalidRequest("Request body contains a lone UTF-16 surrogate (\\ud800-\\udfff)", code="invalid_json")
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object", code="invalid_body")
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise invalid_request(exc.errors()) from None
+    return data
 
 
 def _encodable(data: Any) -> bool:

@@ -8,16 +8,18 @@ import json
 import time
 from typing import Any
 
-from fastapi import APIRouter, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
-from ..domain.errors import InvalidRequest, PayloadTooLarge
-from ..domain.jobs import Claim, ErrorCode
-from .common import LARGE_BODY, json_body, log_info, read_json, service, video_url
+from ..domain.errors import InvalidRequest, NotFound, PayloadTooLarge
+from ..domain.jobs import Claim, ErrorCode, Job
+from .auth import require_worker
+from .common import LARGE_BODY, base_url, json_body, log_info, read_json, service, video_url
 from .uploads import VideoForm, multipart_boundary, read_video_form
+from .videos import serve_file
 
-router = APIRouter(prefix="/extension")
+router = APIRouter(prefix="/extension", dependencies=[Depends(require_worker)])
 
 # An upload that takes long keeps its lease alive by itself, this often.
 UPLOAD_TOUCH_SECONDS = 15.0
@@ -39,7 +41,19 @@ def claim_body(request: Request, claim: Claim) -> dict[str, Any]:
         "lease_seconds": svc.lease_seconds,
         "attempt": job.attempts,
         "video_url": video_url(request, job.id),
+        "kind": job.kind.value,
+        "source_job_id": job.source_job_id,
+        "source_video_url": source_video_url(request, job),
     }
+
+
+def source_video_url(request: Request, job: Job) -> str | None:
+    """Where a remix, extension or edit's worker fetches the video it starts from."""
+    if job.source_url is not None:
+        return job.source_url
+    if job.source_job_id is not None or job.source_size is not None:
+        return f"{base_url(request)}/extension/jobs/{job.id}/source"
+    return None
 
 
 def render_claim(claim: Claim, request: Request) -> bytes:
@@ -106,8 +120,22 @@ async def progress(request: Request) -> dict[str, Any]:
         "status": job.status.value,
         "progress": job.progress,
         "lease_expires_at": job.lease_expires_at,
-        "cancelled": False,
+        "cancelled": job.cancelled,
     }
+
+
+@router.get("/jobs/{job_id}/source", summary="Download the source video of a remix, extension or edit job")
+async def job_source(request: Request, job_id: str) -> Response:
+    log_info(request, job_id=job_id)
+    svc = service(request)
+    job = await svc.get(job_id)
+    path = svc.storage.source_path(job.id)
+    if path is None and job.source_job_id is not None:
+        source = await svc.store.get(job.source_job_id)
+        path = svc.storage.path_for(source.id) if source is not None and source.has_video else None
+    if path is None:
+        raise NotFound(f"Job {job.id} has no source video here", param="job_id", code="source_not_found")
+    return serve_file(request, str(path), "video/mp4")
 
 
 @router.post("/complete", summary="Upload the finished MP4 (multipart: job_id, video)")

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query, Request
 from .. import __version__
 from ..domain.errors import InvalidRequest
 from ..domain.jobs import JobStatus
+from .auth import Viewer
 from .common import service
 from .views import job_detail
 
@@ -50,6 +51,7 @@ router.add_api_route("/health", health, methods=["GET"], summary="Health check")
 @router.get("/jobs", summary="List jobs, newest first")
 async def list_jobs(
     request: Request,
+    viewer: Viewer,
     status: str | None = Query(None, description="pending, processing, completed or failed; empty for all"),
     limit: int = Query(100),
     cursor: str | None = None,
@@ -59,7 +61,7 @@ async def list_jobs(
     except ValueError:
         states = ", ".join(s.value for s in JobStatus)
         raise InvalidRequest(f"Unknown status {status!r}; use one of {states}", param="status") from None
-    page = await service(request).list_jobs(status=wanted, limit=limit, cursor=cursor)
+    page = await service(request).list_jobs(status=wanted, limit=limit, cursor=cursor, viewer=viewer)
     return {
         "object": "list",
         "data": [job_detail(request, job) for job in page.jobs],

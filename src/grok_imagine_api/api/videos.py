@@ -11,8 +11,10 @@ from starlette.responses import FileResponse
 
 from ..domain.errors import APIError, Gone, InvalidRequest, NotFound
 from ..domain.jobs import Job, JobStatus
+from .auth import Forbidden, auth
 from .common import log_info, service
 from .errors import error_response
+from .signing import UrlSigner
 
 router = APIRouter()
 
@@ -77,27 +79,11 @@ def not_modified(request: Request, response: FileResponse) -> bool:
     return False
 
 
-async def download_video(request: Request, job_id: str) -> Response:
-    log_info(request, job_id=job_id)
-    svc = service(request)
-    job = await svc.get(job_id)
-    log_info(request, status=job.status.value)
-    path = svc.video_path(job)
-    if path is None:
-        if job.has_video:
-            return error_response(
-                404,
-                f"The video file of job {job.id} is missing from storage",
-                param="job_id",
-                code="video_missing",
-            )
-        raise video_unavailable(job)
-    try:
-        stat = os.stat(path)
-    except FileNotFoundError:  # expired between the lookup and now
-        raise video_unavailable(await svc.get(job_id)) from None
+def serve_file(request: Request, path: str, media_type: str) -> Response:
+    """A file with Range (206/416), ETag and Last-Modified (304), so browsers can play and seek."""
+    stat = os.stat(path)
     response = FileResponse(
-        path, media_type="video/mp4", stat_result=stat, headers={"cache-control": "private, max-age=3600"}
+        path, media_type=media_type, stat_result=stat, headers={"cache-control": "private, max-age=3600"}
     )
     if not_modified(request, response):
         headers = {key: response.headers[key] for key in ("etag", "last-modified", "cache-control")}
@@ -105,12 +91,52 @@ async def download_video(request: Request, job_id: str) -> Response:
     range_header = request.headers.get("range")
     if range_header is not None:
         if_range = request.headers.get("if-range")
-        if if_range is None or if_range in (
-            response.headers.get("etag"),
-            response.headers.get("last-modified"),
-        ):
+        if if_range is None or if_range in (response.headers.get("etag"), response.headers.get("last-modified")):
             check_range(range_header, stat.st_size)
     return response
+
+
+async def serve_video(request: Request, job: Job) -> Response:
+    svc = service(request)
+    path = svc.video_path(job)
+    if path is None:
+        if job.has_video:
+            return error_response(
+                404, f"The video file of job {job.id} is missing from storage", param="job_id", code="video_missing"
+            )
+        raise video_unavailable(job)
+    try:
+        return serve_file(request, path, "video/mp4")
+    except FileNotFoundError:  # expired or deleted between the lookup and now
+        raise video_unavailable(await svc.get(job.id)) from None
+
+
+def _allowed(request: Request, job: Job) -> None:
+    """With API keys on, a video link needs a valid signature, or the owner's key."""
+    gate = auth(request)
+    if not gate.clients_need_keys:
+        return
+    signer: UrlSigner = request.app.state.signer
+    params = request.query_params
+    if signer.valid(job.id, params.get("expires"), params.get("signature"), service(request).clock.now()):
+        return
+    if job.owner is not None and gate.owner_if_valid(request) == job.owner:
+        return
+    if params.get("signature"):
+        raise Forbidden(
+            "This video link has expired or its signature is wrong; fetch the job again for a fresh one",
+            code="invalid_signature",
+        )
+    gate.client(request)  # 401 without a key
+    raise NotFound(f"No job with id '{job.id}'", param="job_id", code="job_not_found")
+
+
+async def download_video(request: Request, job_id: str) -> Response:
+    log_info(request, job_id=job_id)
+    job = await service(request).get(job_id)
+    _allowed(request, job)
+    log_info(request, status=job.status.value)
+    return await serve_video(request, job)
 
 
 router.add_api_route("/videos/{job_id}.mp4", download_video, methods=["GET"], summary="Download a finished video")

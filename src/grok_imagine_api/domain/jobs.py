@@ -31,6 +31,22 @@ class ErrorCode(StrEnum):
     NO_OUTPUT = "no_output"
     UI_CHANGED = "ui_changed"
     WORKER_ERROR = "worker_error"
+    CANCELLED = "cancelled"
+
+
+class Dialect(StrEnum):
+    """The API a job was created through; it decides the vocabulary of GET /v1/videos/{id}."""
+
+    SEED = "seed"
+    OPENAI = "openai"
+    XAI = "xai"
+
+
+class JobKind(StrEnum):
+    GENERATE = "generate"
+    REMIX = "remix"
+    EXTEND = "extend"
+    EDIT = "edit"
 
 
 # What the Grok Imagine page can make; a job asking for anything else is refused at creation.
@@ -72,6 +88,22 @@ class InputImage:
 
 
 @dataclass(frozen=True)
+class Produced:
+    """What a finished video really is, read from the file."""
+
+    seconds: float | None = None
+    width: int | None = None
+    height: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"seconds": self.seconds, "width": self.width, "height": self.height}
+
+    @property
+    def size(self) -> str | None:
+        return f"{self.width}x{self.height}" if self.width and self.height else None
+
+
+@dataclass(frozen=True)
 class NewJob:
     id: str
     model: str
@@ -79,6 +111,13 @@ class NewJob:
     options: GenerationOptions
     image: InputImage | None
     created_at: float
+    dialect: Dialect = Dialect.SEED
+    owner: str | None = None
+    kind: JobKind = JobKind.GENERATE
+    source_job_id: str | None = None
+    source_url: str | None = None
+    source_size: int | None = None
+    requested: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -105,10 +144,23 @@ class Job:
     error_code: str | None = None
     video_size: int | None = None
     video_expired_at: float | None = None
+    dialect: Dialect = Dialect.SEED
+    owner: str | None = None
+    kind: JobKind = JobKind.GENERATE
+    source_job_id: str | None = None
+    source_url: str | None = None
+    source_size: int | None = None
+    requested: dict[str, Any] = field(default_factory=dict)
+    produced: Produced | None = None
+    deleted_at: float | None = None
 
     @property
     def has_video(self) -> bool:
-        return self.status is JobStatus.COMPLETED and self.video_expired_at is None
+        return self.status is JobStatus.COMPLETED and self.video_expired_at is None and self.deleted_at is None
+
+    @property
+    def cancelled(self) -> bool:
+        return self.error_code == ErrorCode.CANCELLED
 
 
 @dataclass(frozen=True)
@@ -130,6 +182,8 @@ def new_claim_token() -> str:
 def check_worker_report(job: Job, claim_token: str | None, now: float) -> None:
     """Raise unless a worker may report on `job` now: it must be processing, under a live lease,
     and, when the worker names its claim token, under that very lease."""
+    if job.cancelled:
+        raise Conflict(f"Job {job.id} was cancelled by its client", param="job_id", code="job_cancelled")
     if job.status is not JobStatus.PROCESSING:
         raise Conflict(
             f"Job {job.id} is {job.status.value}; only a processing job accepts worker reports",

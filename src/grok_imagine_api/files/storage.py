@@ -2,19 +2,28 @@
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import secrets
+from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
 TEMP_PREFIX = ".upload-"
 TEMP_SUFFIX = ".part"
-_VIDEO_NAME = re.compile(r"^(job_[0-9a-f]{24})\.mp4$")
+_JOB_ID = re.compile(r"^job_[0-9a-f]{24}$")
+_FILE_NAME = re.compile(r"^(job_[0-9a-f]{24})\.(mp4|jpg)$")
+SOURCES = "sources"
 
 
 class Upload(Protocol):
     size: int
+    path: Path
+
+    def digest(self) -> str:
+        """SHA-256 of the bytes written so far."""
+        ...
 
     def write(self, chunk: bytes) -> None: ...
 
@@ -26,17 +35,32 @@ class Upload(Protocol):
 
 
 class VideoStorage(Protocol):
+    """Files per job: the finished video, its thumbnail, and a source video for edits and extensions.
+    Blocking: call from a thread."""
+
     def begin_upload(self) -> Upload: ...
 
     def promote(self, upload: Upload, job_id: str) -> None:
-        """Make a finished upload the job's video, atomically and durably (blocking: call in a thread)."""
+        """Make a finished upload the job's video, atomically and durably."""
         ...
+
+    def promote_source(self, upload: Upload, job_id: str) -> None: ...
 
     def path_for(self, job_id: str) -> Path | None: ...
 
-    def delete(self, job_id: str) -> bool: ...
+    def source_path(self, job_id: str) -> Path | None: ...
 
-    def video_ids(self) -> list[str]: ...
+    def thumbnail_target(self, job_id: str) -> Path: ...
+
+    def delete(self, job_id: str) -> bool:
+        """Remove every file of the job; True if the video was there."""
+        ...
+
+    def delete_source(self, job_id: str) -> None: ...
+
+    def file_ids(self) -> list[str]:
+        """Ids of the jobs that have any file here."""
+        ...
 
     def sweep_temp(self) -> int: ...
 
@@ -56,6 +80,7 @@ class LocalUpload:
         self.path = directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
         self._file: BinaryIO | None = open(self.path, "xb")  # noqa: SIM115 - closed in finish/discard
         self._head = b""
+        self._hash = hashlib.sha256()
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
@@ -64,7 +89,11 @@ class LocalUpload:
         if len(self._head) < self.HEAD_BYTES:
             self._head += chunk[: self.HEAD_BYTES - len(self._head)]
         self._file.write(chunk)
+        self._hash.update(chunk)
         self.size += len(chunk)
+
+    def digest(self) -> str:
+        return self._hash.hexdigest()
 
     def head(self) -> bytes:
         return self._head
@@ -88,43 +117,82 @@ class LocalUpload:
 class LocalVideoStorage:
     def __init__(self, directory: Path) -> None:
         self.directory = directory
+        self.sources = directory / SOURCES
+
+    def _checked(self, job_id: str) -> str:
+        if not _JOB_ID.match(job_id):
+            raise ValueError(f"not a job id: {job_id!r}")
+        return job_id
 
     def _video_path(self, job_id: str) -> Path:
-        if not _VIDEO_NAME.match(f"{job_id}.mp4"):
-            raise ValueError(f"not a job id: {job_id!r}")
-        return self.directory / f"{job_id}.mp4"
+        return self.directory / f"{self._checked(job_id)}.mp4"
 
     def begin_upload(self) -> LocalUpload:
         return LocalUpload(self.directory)
 
-    def promote(self, upload: Upload, job_id: str) -> None:
+    def _move(self, upload: Upload, target: Path) -> None:
         if not isinstance(upload, LocalUpload):
             raise TypeError("upload does not belong to this storage")
         upload.finish()
-        os.replace(upload.path, self._video_path(job_id))
-        fsync_dir(self.directory)
+        target.parent.mkdir(exist_ok=True)
+        os.replace(upload.path, target)
+        fsync_dir(target.parent)
 
-    def path_for(self, job_id: str) -> Path | None:
+    def promote(self, upload: Upload, job_id: str) -> None:
+        self._move(upload, self._video_path(job_id))
+
+    def promote_source(self, upload: Upload, job_id: str) -> None:
+        self._move(upload, self.sources / f"{self._checked(job_id)}.mp4")
+
+    def _existing(self, path_of: Callable[[], Path]) -> Path | None:
         try:
-            path = self._video_path(job_id)
+            path = path_of()
         except ValueError:
             return None
         return path if path.is_file() else None
 
+    def path_for(self, job_id: str) -> Path | None:
+        return self._existing(lambda: self._video_path(job_id))
+
+    def source_path(self, job_id: str) -> Path | None:
+        return self._existing(lambda: self.sources / f"{self._checked(job_id)}.mp4")
+
+    def thumbnail_target(self, job_id: str) -> Path:
+        return self.directory / f"{self._checked(job_id)}.jpg"
+
     def delete(self, job_id: str) -> bool:
         try:
-            self._video_path(job_id).unlink()
-        except (FileNotFoundError, ValueError):
+            self._checked(job_id)
+        except ValueError:
             return False
-        return True
+        existed = False
+        for path in (
+            self.directory / f"{job_id}.mp4",
+            self.directory / f"{job_id}.jpg",
+            self.sources / f"{job_id}.mp4",
+        ):
+            try:
+                path.unlink()
+            except FileNotFoundError:
+                continue
+            existed = existed or (path.suffix == ".mp4" and path.parent == self.directory)
+        return existed
 
-    def video_ids(self) -> list[str]:
-        ids = []
-        for entry in os.scandir(self.directory):
-            match = _VIDEO_NAME.match(entry.name)
-            if match and entry.is_file():
-                ids.append(match.group(1))
-        return ids
+    def delete_source(self, job_id: str) -> None:
+        path = self.source_path(job_id)
+        if path is not None:
+            path.unlink(missing_ok=True)
+
+    def file_ids(self) -> list[str]:
+        ids = set()
+        for folder in (self.directory, self.sources):
+            if not folder.is_dir():
+                continue
+            for entry in os.scandir(folder):
+                match = _FILE_NAME.match(entry.name)
+                if match and entry.is_file():
+                    ids.add(match.group(1))
+        return sorted(ids)
 
     def sweep_temp(self) -> int:
         removed = 0

@@ -22,6 +22,7 @@ class CleanupReport:
 async def run_cleanup(service: JobService, request_log: RequestLog) -> CleanupReport:
     stale = await service.fail_stale()
     expired = await service.expire_videos()
+    await service.store.idempotency_purge(before=service.clock.now() - service.settings.idempotency_ttl_seconds)
     pruned = await asyncio.to_thread(
         request_log.prune, retention_days=service.settings.log_retention_days, now=service.clock.now()
     )

@@ -1,8 +1,18 @@
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from typing import Protocol
 
-from ..domain.jobs import Claim, ErrorCode, InputImage, Job, JobStatus, NewJob
+from ..domain.jobs import Claim, ErrorCode, InputImage, Job, JobStatus, NewJob, Produced
+
+
+@dataclass(frozen=True)
+class IdempotencyRecord:
+    fingerprint: str
+    status_code: int | None  # None while the first request is still running
+    response: str | None
+    created_at: float
 
 
 class JobStore(Protocol):
@@ -19,7 +29,18 @@ class JobStore(Protocol):
 
     async def get_image(self, job_id: str) -> InputImage | None: ...
 
-    async def list_jobs(self, *, status: JobStatus | None, limit: int, before_seq: int | None) -> list[Job]: ...
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None,
+        limit: int,
+        before_seq: int | None = None,
+        after_seq: int | None = None,
+        ascending: bool = False,
+        owner: str | None = None,
+    ) -> list[Job]:
+        """Jobs not deleted, by creation order; `owner=None` means every owner."""
+        ...
 
     async def claim(self, *, worker_id: str, lease_seconds: float, now: float) -> Claim | None: ...
 
@@ -36,6 +57,7 @@ class JobStore(Protocol):
         claim_token: str | None,
         video_size: int,
         now: float,
+        produced: Produced | None = None,
     ) -> Job: ...
 
     async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode, now: float) -> Job: ...
@@ -44,6 +66,20 @@ class JobStore(Protocol):
 
     async def expire_videos(self, *, cutoff: float, now: float, limit: int) -> list[str]: ...
 
-    async def live_video_ids(self, job_ids: list[str]) -> set[str]: ...
+    async def jobs_keeping_files(self, job_ids: list[str]) -> set[str]: ...
+
+    async def delete(self, job_id: str, *, now: float) -> Job: ...
+
+    async def idempotency_begin(
+        self, scope: str, key: str, fingerprint: str, now: float
+    ) -> IdempotencyRecord | None: ...
+
+    async def idempotency_finish(self, scope: str, key: str, status_code: int, response: str) -> None: ...
+
+    async def idempotency_abort(self, scope: str, key: str) -> None: ...
+
+    async def idempotency_purge(self, *, before: float) -> int: ...
+
+    async def meta_value(self, name: str, default: Callable[[], str]) -> str: ...
 
     async def counts(self) -> dict[JobStatus, int]: ...

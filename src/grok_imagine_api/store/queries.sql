@@ -1,8 +1,10 @@
 -- One named block per query; the store loads them by name.
 
 -- name: insert_job
-INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, created_at, updated_at)
-VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at);
+INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, created_at, updated_at,
+                  dialect, owner, kind, source_job_id, source_url, source_size, requested)
+VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at,
+        :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested);
 
 -- name: insert_image
 INSERT INTO job_images (job_id, mime, data) VALUES (:job_id, :mime, :data);
@@ -14,10 +16,8 @@ SELECT * FROM jobs WHERE id = :id;
 SELECT mime, data FROM job_images WHERE job_id = :job_id;
 
 -- name: list_jobs
-SELECT * FROM jobs WHERE seq < :before ORDER BY seq DESC LIMIT :limit;
-
--- name: list_jobs_by_status
-SELECT * FROM jobs WHERE status = :status AND seq < :before ORDER BY seq DESC LIMIT :limit;
+-- {where} is built from fixed conditions on owner, status and the cursor; {order} is ASC or DESC.
+SELECT * FROM jobs WHERE {where} ORDER BY seq {order} LIMIT :limit;
 
 -- name: claim_job
 -- One statement picks the oldest pending job and leases it; SQLite's single writer makes it atomic.
@@ -38,6 +38,7 @@ RETURNING *;
 -- name: complete_job
 UPDATE jobs
 SET status = 'completed', progress = 100, completed_at = :now, updated_at = :now, video_size = :video_size,
+    produced = :produced,
     lease_expires_at = NULL
 WHERE id = :id AND status = 'processing'
 RETURNING *;
@@ -69,8 +70,11 @@ RETURNING id;
 -- name: count_jobs
 SELECT status, n FROM job_counts;
 
--- name: live_video_ids
-SELECT id FROM jobs WHERE status = 'completed' AND video_expired_at IS NULL AND id IN (SELECT value FROM json_each(:ids));
+-- name: jobs_keeping_files
+-- Of the given ids, the jobs whose files must stay: a live video, or a source a worker may still fetch.
+SELECT id FROM jobs
+WHERE id IN (SELECT value FROM json_each(:ids)) AND deleted_at IS NULL
+  AND (status IN ('pending', 'processing') OR (status = 'completed' AND video_expired_at IS NULL));
 
 -- name: release_job
 -- Hand a claim back (its worker hung up before receiving it), as if it had never been made.
@@ -79,3 +83,35 @@ SET status = 'pending', claim_token = NULL, worker_id = NULL, claimed_at = NULL,
     lease_expires_at = NULL, attempts = attempts - 1, updated_at = :now
 WHERE id = :id AND claim_token = :token AND status = 'processing'
 RETURNING *;
+
+-- name: delete_job
+UPDATE jobs
+SET deleted_at = :now, updated_at = :now,
+    status = CASE WHEN status IN ('pending', 'processing') THEN 'failed' ELSE status END,
+    error_code = CASE WHEN status IN ('pending', 'processing') THEN 'cancelled' ELSE error_code END,
+    error = CASE WHEN status IN ('pending', 'processing') THEN 'Cancelled by the client' ELSE error END,
+    completed_at = coalesce(completed_at, :now),
+    lease_expires_at = NULL
+WHERE id = :id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: get_idempotency
+SELECT fingerprint, status_code, response, created_at FROM idempotency_keys WHERE scope = :scope AND key = :key;
+
+-- name: reserve_idempotency
+INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (:scope, :key, :fingerprint, :now);
+
+-- name: finish_idempotency
+UPDATE idempotency_keys SET status_code = :status_code, response = :response WHERE scope = :scope AND key = :key;
+
+-- name: abort_idempotency
+DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key AND response IS NULL;
+
+-- name: purge_idempotency
+DELETE FROM idempotency_keys WHERE created_at < :before;
+
+-- name: insert_meta
+INSERT OR IGNORE INTO meta (name, value) VALUES (:name, :value);
+
+-- name: get_meta
+SELECT value FROM meta WHERE name = :name;

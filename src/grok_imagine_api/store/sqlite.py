@@ -17,15 +17,19 @@ from typing import Any, TypeVar
 from ..domain.errors import NotFound, Unavailable
 from ..domain.jobs import (
     Claim,
+    Dialect,
     ErrorCode,
     GenerationOptions,
     InputImage,
     Job,
+    JobKind,
     JobStatus,
     NewJob,
+    Produced,
     check_worker_report,
     new_claim_token,
 )
+from .base import IdempotencyRecord
 from .queries import QUERIES
 from .schema import migrate
 
@@ -72,6 +76,15 @@ def row_to_job(row: sqlite3.Row) -> Job:
         error_code=row["error_code"],
         video_size=row["video_size"],
         video_expired_at=row["video_expired_at"],
+        dialect=Dialect(row["dialect"]),
+        owner=row["owner"],
+        kind=JobKind(row["kind"]),
+        source_job_id=row["source_job_id"],
+        source_url=row["source_url"],
+        source_size=row["source_size"],
+        requested=json.loads(row["requested"]),
+        produced=Produced(**json.loads(row["produced"])) if row["produced"] else None,
+        deleted_at=row["deleted_at"],
     )
 
 
@@ -221,6 +234,13 @@ class SqliteJobStore:
                 "image_mime": new.image.mime if new.image else None,
                 "image_size": len(new.image.data) if new.image else None,
                 "created_at": new.created_at,
+                "dialect": new.dialect.value,
+                "owner": new.owner,
+                "kind": new.kind.value,
+                "source_job_id": new.source_job_id,
+                "source_url": new.source_url,
+                "source_size": new.source_size,
+                "requested": json.dumps(new.requested),
             },
         )
         if new.image is not None:
@@ -237,6 +257,13 @@ class SqliteJobStore:
             image_size=len(new.image.data) if new.image else None,
             created_at=new.created_at,
             updated_at=new.created_at,
+            dialect=new.dialect,
+            owner=new.owner,
+            kind=new.kind,
+            source_job_id=new.source_job_id,
+            source_url=new.source_url,
+            source_size=new.source_size,
+            requested=new.requested,
         )
 
     async def get(self, job_id: str) -> Job | None:
@@ -253,16 +280,31 @@ class SqliteJobStore:
 
         return await self._run_read(read)
 
-    async def list_jobs(self, *, status: JobStatus | None, limit: int, before_seq: int | None) -> list[Job]:
-        params: dict[str, Any] = {
-            "limit": limit,
-            "before": before_seq if before_seq is not None else _SEQ_MAX,
-        }
-        if status is None:
-            sql = QUERIES["list_jobs"]
-        else:
-            sql = QUERIES["list_jobs_by_status"]
+    async def list_jobs(
+        self,
+        *,
+        status: JobStatus | None,
+        limit: int,
+        before_seq: int | None = None,
+        after_seq: int | None = None,
+        ascending: bool = False,
+        owner: str | None = None,
+    ) -> list[Job]:
+        conditions = ["deleted_at IS NULL"]
+        params: dict[str, Any] = {"limit": limit}
+        if owner is not None:
+            conditions.append("owner = :owner")
+            params["owner"] = owner
+        if status is not None:
+            conditions.append("status = :status")
             params["status"] = status.value
+        if before_seq is not None:
+            conditions.append("seq < :before")
+            params["before"] = before_seq
+        if after_seq is not None:
+            conditions.append("seq > :after")
+            params["after"] = after_seq
+        sql = QUERIES["list_jobs"].format(where=" AND ".join(conditions), order="ASC" if ascending else "DESC")
 
         def read(conn: sqlite3.Connection) -> list[Job]:
             return [row_to_job(row) for row in conn.execute(sql, params)]
@@ -332,11 +374,17 @@ class SqliteJobStore:
         claim_token: str | None,
         video_size: int,
         now: float,
+        produced: Produced | None = None,
     ) -> Job:
         def complete(conn: sqlite3.Connection) -> Job:
             self._checked(conn, job_id, claim_token, now)
-            row = conn.execute(QUERIES["complete_job"], {"id": job_id, "now": now, "video_size": video_size}).fetchone()
-            return row_to_job(row)
+            params = {
+                "id": job_id,
+                "now": now,
+                "video_size": video_size,
+                "produced": json.dumps(produced.to_dict()) if produced else None,
+            }
+            return row_to_job(conn.execute(QUERIES["complete_job"], params).fetchone())
 
         return await self._write(complete)
 
@@ -363,12 +411,56 @@ class SqliteJobStore:
 
         return await self._write(expire)
 
-    async def live_video_ids(self, job_ids: list[str]) -> set[str]:
+    async def jobs_keeping_files(self, job_ids: list[str]) -> set[str]:
         def read(conn: sqlite3.Connection) -> set[str]:
-            rows = conn.execute(QUERIES["live_video_ids"], {"ids": json.dumps(job_ids)})
+            rows = conn.execute(QUERIES["jobs_keeping_files"], {"ids": json.dumps(job_ids)})
             return {row["id"] for row in rows}
 
         return await self._run_read(read)
+
+    async def delete(self, job_id: str, *, now: float) -> Job:
+        """Hide a job from clients; a job not yet finished is cancelled (failed, code `cancelled`)."""
+
+        def delete(conn: sqlite3.Connection) -> Job:
+            row = conn.execute(QUERIES["delete_job"], {"id": job_id, "now": now}).fetchone()
+            if row is None:
+                raise NotFound(f"No job with id '{job_id}'", param="video_id", code="job_not_found")
+            return row_to_job(row)
+
+        return await self._write(delete)
+
+    async def idempotency_begin(self, scope: str, key: str, fingerprint: str, now: float) -> IdempotencyRecord | None:
+        """Reserve `key`, or return the record already there (finished, or still in flight)."""
+
+        def begin(conn: sqlite3.Connection) -> IdempotencyRecord | None:
+            row = conn.execute(QUERIES["get_idempotency"], {"scope": scope, "key": key}).fetchone()
+            if row is not None:
+                return IdempotencyRecord(row["fingerprint"], row["status_code"], row["response"], row["created_at"])
+            conn.execute(
+                QUERIES["reserve_idempotency"], {"scope": scope, "key": key, "fingerprint": fingerprint, "now": now}
+            )
+            return None
+
+        return await self._write(begin)
+
+    async def idempotency_finish(self, scope: str, key: str, status_code: int, response: str) -> None:
+        params = {"scope": scope, "key": key, "status_code": status_code, "response": response}
+        await self._write(lambda conn: conn.execute(QUERIES["finish_idempotency"], params))
+
+    async def idempotency_abort(self, scope: str, key: str) -> None:
+        await self._write(lambda conn: conn.execute(QUERIES["abort_idempotency"], {"scope": scope, "key": key}))
+
+    async def idempotency_purge(self, *, before: float) -> int:
+        return await self._write(lambda conn: conn.execute(QUERIES["purge_idempotency"], {"before": before}).rowcount)
+
+    async def meta_value(self, name: str, default: Callable[[], str]) -> str:
+        """A server-wide value, created once with `default` and kept from then on."""
+
+        def get_or_create(conn: sqlite3.Connection) -> str:
+            conn.execute(QUERIES["insert_meta"], {"name": name, "value": default()})
+            return str(conn.execute(QUERIES["get_meta"], {"name": name}).fetchone()["value"])
+
+        return await self._write(get_or_create)
 
     async def counts(self) -> dict[JobStatus, int]:
         def read(conn: sqlite3.Connection) -> dict[JobStatus, int]:

@@ -1,0 +1,116 @@
+"""Who is calling: a client with an API key, a worker with the worker token, or anyone (open server)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+from typing import Annotated
+
+from fastapi import Depends, Request
+
+from ..config import Settings
+from ..domain.errors import APIError
+
+log = logging.getLogger("grok_imagine_api")
+
+
+class Unauthorized(APIError):
+    status_code = 401
+    code = "invalid_api_key"
+
+    def __init__(self, message: str, *, code: str | None = None) -> None:
+        super().__init__(message, code=code, headers={"WWW-Authenticate": "Bearer"})
+
+
+class Forbidden(APIError):
+    status_code = 403
+    code = "forbidden"
+
+
+def owner_of(key: str) -> str:
+    """A stable, non-secret name for a key: what jobs record as their owner."""
+    return "key_" + hashlib.sha256(key.encode()).hexdigest()[:16]
+
+
+def bearer(request: Request) -> str | None:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+class Auth:
+    def __init__(self, settings: Settings) -> None:
+        self.keys = {key: owner_of(key) for key in settings.client_keys()}
+        self.worker_token = settings.worker_token
+
+    @property
+    def clients_need_keys(self) -> bool:
+        return bool(self.keys)
+
+    def client(self, request: Request) -> str | None:
+        """The caller's owner id, or None on an open server."""
+        if not self.keys:
+            return None
+        token = bearer(request)
+        if token is None:
+            raise Unauthorized("Missing API key: send 'Authorization: Bearer <key>'")
+        owner = self._lookup(token)
+        if owner is not None:
+            return owner
+        if self.worker_token is not None and hmac.compare_digest(token, self.worker_token):
+            raise Unauthorized("The worker token cannot be used on client routes", code="worker_token_not_allowed")
+        raise Unauthorized("Invalid API key")
+
+    def owner_if_valid(self, request: Request) -> str | None:
+        token = bearer(request)
+        return self._lookup(token) if token else None
+
+    def _lookup(self, token: str) -> str | None:
+        for key, owner in self.keys.items():
+            if hmac.compare_digest(token, key):
+                return owner
+        return None
+
+    def worker(self, request: Request) -> None:
+        if self.worker_token is None:
+            return
+        token = bearer(request) or request.headers.get("x-worker-token")
+        if token is None:
+            raise Unauthorized("Missing worker token: send 'Authorization: Bearer <WORKER_TOKEN>'")
+        if hmac.compare_digest(token, self.worker_token):
+            return
+        if self._lookup(token) is not None:
+            raise Unauthorized("API keys cannot act as a worker; use the worker token", code="api_key_not_allowed")
+        raise Unauthorized("Invalid worker token")
+
+    def warnings(self, host: str) -> list[str]:
+        loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+        found = []
+        if not self.keys and not loopback:
+            found.append(
+                f"NO API KEYS: listening on {host}, anyone who can reach this port can create jobs and read "
+                "every job and video. Set API_KEYS (or API_KEYS_FILE) to require 'Authorization: Bearer <key>'."
+            )
+        if self.worker_token is None and not loopback:
+            found.append(
+                f"NO WORKER TOKEN: listening on {host}, anyone who can reach this port can claim jobs as a worker "
+                "and see their prompts and images. Set WORKER_TOKEN."
+            )
+        return found
+
+
+def auth(request: Request) -> Auth:
+    value: Auth = request.app.state.auth
+    return value
+
+
+def client_owner(request: Request) -> str | None:
+    return auth(request).client(request)
+
+
+def require_worker(request: Request) -> None:
+    auth(request).worker(request)
+
+
+Viewer = Annotated[str | None, Depends(client_owner)]

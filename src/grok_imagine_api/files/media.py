@@ -1,0 +1,65 @@
+"""Reading finished videos: what they really are, and a JPEG thumbnail. Blocking: call in a thread."""
+
+from __future__ import annotations
+
+import logging
+from fractions import Fraction
+from pathlib import Path
+
+import av
+
+from ..domain.jobs import Produced
+
+log = logging.getLogger("grok_imagine_api")
+
+THUMBNAIL_MAX_WIDTH = 1280
+
+
+def probe(path: Path) -> Produced | None:
+    """Duration and frame size of an MP4, or None when it cannot be read as a video."""
+    try:
+        with av.open(str(path)) as container:
+            streams = container.streams.video
+            if not streams:
+                return None
+            stream = streams[0]
+            seconds = None
+            if stream.duration is not None and stream.time_base is not None:
+                seconds = float(stream.duration * stream.time_base)
+            elif container.duration is not None:
+                seconds = container.duration / av.time_base
+            return Produced(
+                seconds=round(seconds, 3) if seconds is not None else None,
+                width=stream.codec_context.width or None,
+                height=stream.codec_context.height or None,
+            )
+    except (av.FFmpegError, OSError, ValueError) as exc:
+        log.info("could not probe %s: %s", path.name, exc)
+        return None
+
+
+def thumbnail(video: Path, out: Path) -> bool:
+    """Write the first decodable frame of `video` to `out` as a JPEG; False when there is none."""
+    try:
+        with av.open(str(video)) as container:
+            frame = next(container.decode(video=0), None)
+            if frame is None:
+                return False
+            width, height = frame.width, frame.height
+            if width > THUMBNAIL_MAX_WIDTH:
+                width, height = THUMBNAIL_MAX_WIDTH, round(height * THUMBNAIL_MAX_WIDTH / width / 2) * 2
+            encoder = av.CodecContext.create("mjpeg", "w")
+            encoder.width, encoder.height = width, height
+            encoder.pix_fmt = "yuvj420p"
+            encoder.time_base = frame.time_base or Fraction(1, 25)
+            image = frame.reformat(width=width, height=height, format="yuvj420p")
+            packets = [*encoder.encode(image), *encoder.encode(None)]
+    except (av.FFmpegError, OSError, ValueError, StopIteration) as exc:
+        log.info("no thumbnail for %s: %s", video.name, exc)
+        return False
+    if not packets:
+        return False
+    temp = out.with_name(f".{out.name}.part")
+    temp.write_bytes(b"".join(bytes(packet) for packet in packets))
+    temp.replace(out)
+    return True
