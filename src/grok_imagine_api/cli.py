@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 import uvicorn
@@ -44,6 +45,9 @@ def main(argv: list[str] | None = None) -> int:
     worker_cmd.add_argument("--client-id", default="demo-worker", help="name shown in /health")
     worker_cmd.add_argument("--max-jobs", type=int, default=None, help="stop after this many jobs")
     worker_cmd.add_argument("--delay", type=float, default=0.2, help="seconds between fake progress steps")
+    worker_cmd.add_argument(
+        "--token", default=os.environ.get("WORKER_TOKEN"), help="worker token (default: $WORKER_TOKEN)"
+    )
 
     args = parser.parse_args(argv)
     if args.command == "serve":
@@ -53,7 +57,9 @@ def main(argv: list[str] | None = None) -> int:
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
-    return run_demo_worker(args.server, client_id=args.client_id, max_jobs=args.max_jobs, delay=args.delay)
+    return run_demo_worker(
+        args.server, client_id=args.client_id, max_jobs=args.max_jobs, delay=args.delay, token=args.token
+    )
 
 
 if __name__ == "__main__":

@@ -39,12 +39,16 @@ def process_job(client: httpx.Client, job: dict[str, object], clip: bytes, delay
         log.warning("job %s: upload refused (%s): %s", job_id, reply.status_code, reply.text)
 
 
-def run_demo_worker(server: str, *, client_id: str, max_jobs: int | None = None, delay: float = 0.2) -> int:
+def run_demo_worker(
+    server: str, *, client_id: str, max_jobs: int | None = None, delay: float = 0.2, token: str | None = None
+) -> int:
     clip = demo_clip()
     done = 0
     backoff = 1.0
     log.info("demo worker %s polling %s (answers every job with a sample clip)", client_id, server)
-    with httpx.Client(base_url=server.rstrip("/"), timeout=httpx.Timeout(30.0, read=POLL_WAIT_SECONDS + 15)) as client:
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    timeout = httpx.Timeout(30.0, read=POLL_WAIT_SECONDS + 15)
+    with httpx.Client(base_url=server.rstrip("/"), timeout=timeout, headers=headers) as client:
         while max_jobs is None or done < max_jobs:
             try:
                 reply = client.get(
@@ -54,6 +58,9 @@ def run_demo_worker(server: str, *, client_id: str, max_jobs: int | None = None,
                 if reply.status_code == 204:
                     backoff = 1.0
                     continue
+                if reply.status_code == 401:
+                    log.error("the server refused the worker token (%s); set --token or WORKER_TOKEN", reply.text)
+                    return 2
                 reply.raise_for_status()
                 job = reply.json()
                 log.info("job %s: claimed (%s)", job["job_id"], str(job["prompt"])[:60])

@@ -276,12 +276,13 @@ class JobService:
         Completions of one job are serialized, so only a report that still holds the lease ever
         replaces `{job_id}.mp4`, and the file is in place before any reader can see `completed`."""
         await asyncio.to_thread(upload.finish)
+        produced = await asyncio.to_thread(media.probe, upload.path)
         async with self._completions.hold(job_id):
             await self.check_report(job_id, claim_token)
             await asyncio.to_thread(self.storage.promote, upload, job_id)
             try:
                 job = await self.store.complete(
-                    job_id, claim_token=claim_token, video_size=upload.size, now=self.clock.now()
+                    job_id, claim_token=claim_token, video_size=upload.size, now=self.clock.now(), produced=produced
                 )
             except BaseException:
                 # The lease was lost while the file moved (e.g. the stale sweep ran): the file is no one's.
