@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import base64
 import io
 import subprocess
 import sys
@@ -12,7 +13,8 @@ from pathlib import Path
 import httpx
 import openai
 import pytest
-from support import DEMO_MP4, PNG_1PX, ProcessServer, process_server, wait_until
+
+from support import DEMO_MP4, PNG_1PX, ProcessServer, process_server
 
 # The SDK marks client.videos deprecated (OpenAI's own Sora API closed); the wire format is what we serve.
 pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
@@ -84,7 +86,7 @@ def test_bare_bytes_image_is_sniffed(client: openai.OpenAI) -> None:
 
 
 def test_image_url_and_extra_options_through_extra_body(client: openai.OpenAI) -> None:
-    data_url = "data:image/png;base64," + __import__("base64").b64encode(PNG_1PX).decode()
+    data_url = "data:image/png;base64," + base64.b64encode(PNG_1PX).decode()
     video = client.videos.create(
         prompt="With options",
         extra_body={
@@ -159,9 +161,9 @@ def test_sdk_exceptions(client: openai.OpenAI, live: ProcessServer) -> None:
     assert "size" in str(bad_size.value)
     with pytest.raises(openai.NotFoundError):
         client.videos.retrieve("job_000000000000000000000000")
-    with openai.OpenAI(base_url=f"{live.url}/v1", api_key="wrong", max_retries=0) as stranger:
-        with pytest.raises(openai.AuthenticationError):
-            stranger.videos.list()
+    stranger = openai.OpenAI(base_url=f"{live.url}/v1", api_key="wrong", max_retries=0)
+    with stranger, pytest.raises(openai.AuthenticationError):
+        stranger.videos.list()
     with pytest.raises(openai.NotFoundError):
         client.videos.download_content("job_000000000000000000000000", variant="spritesheet")
 
@@ -212,4 +214,3 @@ def test_video_url_plays_without_headers_until_it_expires(client: openai.OpenAI,
     bare = url.split("?")[0]
     assert httpx.get(bare).status_code == 401
     assert httpx.get(bare, headers={"Authorization": f"Bearer {KEY}"}).status_code == 200
-    wait_until(lambda: True)
