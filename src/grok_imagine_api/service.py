@@ -142,7 +142,7 @@ class JobService:
             return image
         if not image:
             return None
-        if image.startswith(("http://", "https://")):
+        if re.match(r"^[A-Za-z][A-Za-z0-9+.-]*://", image):
             return await fetch_image(
                 image,
                 param=param,
@@ -245,20 +245,24 @@ class JobService:
 
     async def check_report(self, job_id: str, claim_token: str | None) -> Job:
         """Fail fast, before a large upload is read, when the report could not be accepted anyway."""
-        job = await self.get(job_id)
+        job = await self.store.get(job_id)
+        if job is None:
+            raise NotFound(f"No job with id '{job_id}'", param="job_id", code="job_not_found")
         check_worker_report(job, claim_token, self.clock.now())
+        return job
+
+    async def renew_lease(self, job_id: str, *, claim_token: str | None, progress: int | None = None) -> Job:
+        job = await self.store.touch(
+            job_id, claim_token=claim_token, progress=progress, lease_seconds=self.lease_seconds, now=self.clock.now()
+        )
+        if job.worker_id:
+            self.workers.seen(job.worker_id, self.clock.now())
         return job
 
     async def progress(self, job_id: str, *, claim_token: str | None, progress: int | None) -> Job:
         """Renew the lease; a job its client cancelled is returned as it is, so the worker can stop."""
         try:
-            job = await self.store.touch(
-                job_id,
-                claim_token=claim_token,
-                progress=progress,
-                lease_seconds=self.lease_seconds,
-                now=self.clock.now(),
-            )
+            return await self.renew_lease(job_id, claim_token=claim_token, progress=progress)
         except Conflict as exc:
             if exc.code != "job_cancelled":
                 raise
@@ -266,9 +270,6 @@ class JobService:
             if cancelled is None or (claim_token is not None and cancelled.claim_token != claim_token):
                 raise
             return cancelled
-        if job.worker_id:
-            self.workers.seen(job.worker_id, self.clock.now())
-        return job
 
     async def complete(self, job_id: str, *, claim_token: str | None, upload: Upload) -> Job:
         """Put the video in place (fsynced file, rename, fsynced directory), then mark the job completed.

@@ -84,7 +84,10 @@ async def read_json(request: Request, model: type[M]) -> M:
 
 
 async def read_json_object(request: Request) -> dict[str, Any]:
-    raw = await read_body(request, service(request).settings.max_request_bytes)
+    return await parse_json_object(await read_body(request, service(request).settings.max_request_bytes))
+
+
+async def parse_json_object(raw: bytes) -> dict[str, Any]:
     if not raw.strip():
         raise InvalidRequest("Request body is empty; expected a JSON object", code="invalid_json")
     try:

@@ -169,11 +169,11 @@ async def complete(request: Request) -> dict[str, Any]:
         if job_id and checked is None:
             log_info(request, job_id=job_id)
             # Starting an upload is worker contact: it checks the lease and renews it.
-            await svc.progress(job_id, claim_token=token, progress=None)
+            await svc.renew_lease(job_id, claim_token=token)
             checked = job_id
             last_touch = time.monotonic()
         if checked and form.upload is not None and time.monotonic() - last_touch > UPLOAD_TOUCH_SECONDS:
-            await svc.progress(checked, claim_token=token, progress=None)
+            await svc.renew_lease(checked, claim_token=token)
             last_touch = time.monotonic()
 
     try:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 from typing import Any
+from urllib.parse import parse_qsl
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import JSONResponse
@@ -18,7 +19,7 @@ from ..domain.jobs import Dialect, GenerationOptions, InputImage, Job, JobKind
 from ..domain.sizes import with_size_and_seconds
 from ..service import JobRequest
 from .auth import Viewer
-from .common import log_info, read_json_object, service
+from .common import log_info, parse_json_object, read_body, read_json_object, service
 from .idempotency import idempotent
 from .uploads import VideoForm, multipart_boundary, read_video_form
 from .videos import serve_file, serve_video, video_unavailable
@@ -100,31 +101,38 @@ def nested(fields: dict[str, Any], name: str, key: str) -> Any:
     return value.get(key) if isinstance(value, dict) else None
 
 
-async def read_fields(request: Request) -> tuple[dict[str, Any], dict[str, UploadFile]]:
-    """Form fields and files of a multipart body, or the members of a JSON object body."""
-    if request.headers.get("content-type", "").startswith("multipart/form-data"):
-        try:
-            form = await request.form(max_files=4, max_fields=100)
-        except MultiPartException as exc:
-            raise InvalidRequest(f"Malformed multipart body: {exc.message}", code="invalid_multipart") from None
-        fields: dict[str, Any] = {}
-        files: dict[str, UploadFile] = {}
+async def read_fields(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Fields and files of a multipart or url-encoded form, or the members of a JSON object body."""
+    content_type = request.headers.get("content-type", "")
+    if content_type.startswith("application/x-www-form-urlencoded"):
+        raw = await read_body(request, service(request).settings.max_request_bytes)
+        if raw.lstrip().startswith(b"{"):  # curl -d '{...}' without a Content-Type is still JSON
+            return await parse_json_object(raw), {}
+        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), {}
+    if not content_type.startswith("multipart/form-data"):
+        return await read_json_object(request), {}
+    limit = service(request).settings.max_image_bytes
+    try:
+        form = await request.form(max_files=4, max_fields=100)
+    except MultiPartException as exc:
+        raise InvalidRequest(f"Malformed multipart body: {exc.message}", code="invalid_multipart") from None
+    fields: dict[str, Any] = {}
+    files: dict[str, bytes] = {}
+    try:
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
-                files[name] = value
+                files[name] = await value.read(limit + 1)
             else:
                 fields[name] = value
-        return fields, files
-    return await read_json_object(request), {}
+    finally:
+        await form.close()
+    return fields, files
 
 
-async def reference_image(
-    request: Request, fields: dict[str, Any], files: dict[str, UploadFile]
-) -> str | InputImage | None:
-    upload = files.get("input_reference")
-    if upload is not None:
+async def reference_image(request: Request, fields: dict[str, Any], files: dict[str, bytes]) -> str | InputImage | None:
+    data = files.get("input_reference")
+    if data is not None:
         limit = service(request).settings.max_image_bytes
-        data = await upload.read(limit + 1)
         if len(data) > limit:
             raise InvalidRequest(
                 f"Image is larger than the limit of {limit} bytes", param="input_reference", code="image_too_large"
@@ -300,7 +308,7 @@ async def _derived(request: Request, viewer: str | None, kind: JobKind) -> Respo
         await read_video_form(request.stream(), form, nothing)
         fields = dict(form.fields)
     else:
-        fields = await read_json_object(request)
+        fields, _ = await read_fields(request)
     try:
         source_id = nested(fields, "video", "id")
         source_url = nested(fields, "video", "url")
