@@ -13,13 +13,18 @@ from .config import load_settings
 
 
 def serve(host: str | None = None, port: int | None = None, reload: bool = False) -> None:
+    # The app reads its settings itself (it is built by a factory): pass the overrides on through the environment.
+    if host:
+        os.environ["SERVER_HOST"] = host
+    if port:
+        os.environ["SERVER_PORT"] = str(port)
     settings = load_settings()
     settings.prepare_paths()
     uvicorn.run(
         "grok_imagine_api.app:create_app",
         factory=True,
-        host=host or settings.server_host,
-        port=port or settings.server_port,
+        host=settings.server_host,
+        port=settings.server_port,
         reload=reload,
         log_level=settings.log_level,
     )
