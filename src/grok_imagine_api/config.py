@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -62,9 +63,15 @@ class Settings(BaseSettings):
     @field_validator("cors_origins", "api_keys", mode="before")
     @classmethod
     def _split_list(cls, value: object) -> object:
-        if isinstance(value, str) and not value.lstrip().startswith("["):
-            return [origin.strip() for origin in value.split(",") if origin.strip()]
-        return value
+        """Comma-separated (`a,b`) or a JSON list (`["a", "b"]`)."""
+        if not isinstance(value, str):
+            return value
+        if value.lstrip().startswith("["):
+            try:
+                return json.loads(value)
+            except ValueError:
+                raise ValueError("not a valid JSON list; use a comma-separated list or a JSON array") from None
+        return [item.strip() for item in value.split(",") if item.strip()]
 
     @field_validator("log_level")
     @classmethod
@@ -72,6 +79,13 @@ class Settings(BaseSettings):
         value = value.lower()
         if value not in {"critical", "error", "warning", "info", "debug", "trace"}:
             raise ValueError("must be one of critical, error, warning, info, debug, trace")
+        return value
+
+    @field_validator("api_keys_file")
+    @classmethod
+    def _readable(cls, value: Path | None) -> Path | None:
+        if value is not None and not value.is_file():
+            raise ValueError(f"no such file: {value}")
         return value
 
     @field_validator("worker_token", "url_signing_secret")
@@ -83,7 +97,7 @@ class Settings(BaseSettings):
         """API_KEYS plus the keys in API_KEYS_FILE (one a line; blank lines and # comments ignored)."""
         keys = list(self.api_keys)
         if self.api_keys_file is not None:
-            for line in self.api_keys_file.read_text(encoding="utf-8").splitlines():
+            for line in self.api_keys_file.read_text(encoding="utf-8-sig").splitlines():
                 line = line.strip()
                 if line and not line.startswith("#"):
                     keys.append(line)

@@ -77,12 +77,14 @@ class Auth:
             return
         token = bearer(request) or request.headers.get("x-worker-token")
         if token is None:
-            raise Unauthorized("Missing worker token: send 'Authorization: Bearer <WORKER_TOKEN>'")
+            raise Unauthorized(
+                "Missing worker token: send 'Authorization: Bearer <WORKER_TOKEN>'", code="invalid_worker_token"
+            )
         if hmac.compare_digest(token, self.worker_token):
             return
         if self._lookup(token) is not None:
             raise Unauthorized("API keys cannot act as a worker; use the worker token", code="api_key_not_allowed")
-        raise Unauthorized("Invalid worker token")
+        raise Unauthorized("Invalid worker token", code="invalid_worker_token")
 
     def warnings(self, host: str) -> list[str]:
         loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -13,6 +14,8 @@ from fastapi import Request, Response
 
 from ..domain.errors import APIError, Conflict, InvalidRequest
 from .common import service
+
+log = logging.getLogger("grok_imagine_api")
 
 MAX_KEY_LENGTH = 255
 IN_FLIGHT_WAIT_SECONDS = 30.0
@@ -89,7 +92,11 @@ async def idempotent(
         raise
     else:
         if 200 <= response.status_code < 300:
-            await svc.store.idempotency_finish(scope, key, response.status_code, bytes(response.body).decode())
+            try:
+                await svc.store.idempotency_finish(scope, key, response.status_code, bytes(response.body).decode())
+            except Exception:
+                # The job exists: answering with an error now would invite the very duplicate the key prevents.
+                log.exception("could not record the answer for Idempotency-Key %r", key)
         else:
             await svc.store.idempotency_abort(scope, key)
         return response

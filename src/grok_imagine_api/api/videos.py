@@ -133,6 +133,9 @@ def _allowed(request: Request, job: Job) -> None:
 
 async def download_video(request: Request, job_id: str) -> Response:
     log_info(request, job_id=job_id)
+    gate = auth(request)
+    if gate.clients_need_keys and not request.query_params.get("signature"):
+        gate.client(request)  # 401 before the lookup: without credentials, ids are not even confirmed
     job = await service(request).get(job_id)
     _allowed(request, job)
     log_info(request, status=job.status.value)
