@@ -295,7 +295,6 @@ class JobService:
 
     async def _after_completion(self, job: Job) -> None:
         await asyncio.to_thread(self.storage.delete_source, job.id)
-        await self.thumbnail(job)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)

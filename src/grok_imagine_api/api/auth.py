@@ -107,11 +107,12 @@ def auth(request: Request) -> Auth:
     return value
 
 
-def client_owner(request: Request) -> str | None:
+# Async on purpose: FastAPI runs plain `def` dependencies in a thread pool, a hop per request.
+async def client_owner(request: Request) -> str | None:
     return auth(request).client(request)
 
 
-def require_worker(request: Request) -> None:
+async def require_worker(request: Request) -> None:
     auth(request).worker(request)
 
 

@@ -299,7 +299,7 @@ async def _derived(request: Request, viewer: str | None, kind: JobKind) -> Respo
             boundary=multipart_boundary(request.headers.get("content-type")),
             file_field="video",
             max_bytes=svc.settings.max_upload_bytes,
-            open_upload=svc.storage.begin_upload,
+            open_upload=lambda: svc.storage.begin_upload(hashed=True),
         )
 
         async def nothing(_: VideoForm) -> None:

@@ -38,7 +38,9 @@ class VideoStorage(Protocol):
     """Files per job: the finished video, its thumbnail, and a source video for edits and extensions.
     Blocking: call from a thread."""
 
-    def begin_upload(self) -> Upload: ...
+    def begin_upload(self, *, hashed: bool = False) -> Upload:
+        """A temp file to stream into; `hashed` keeps a SHA-256 of its bytes (costs CPU on large files)."""
+        ...
 
     def promote(self, upload: Upload, job_id: str) -> None:
         """Make a finished upload the job's video, atomically and durably."""
@@ -76,11 +78,11 @@ def fsync_dir(path: Path) -> None:
 class LocalUpload:
     HEAD_BYTES = 16
 
-    def __init__(self, directory: Path) -> None:
+    def __init__(self, directory: Path, *, hashed: bool = False) -> None:
         self.path = directory / f"{TEMP_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
         self._file: BinaryIO | None = open(self.path, "xb")  # noqa: SIM115 - closed in finish/discard
         self._head = b""
-        self._hash = hashlib.sha256()
+        self._hash = hashlib.sha256() if hashed else None
         self.size = 0
 
     def write(self, chunk: bytes) -> None:
@@ -89,10 +91,13 @@ class LocalUpload:
         if len(self._head) < self.HEAD_BYTES:
             self._head += chunk[: self.HEAD_BYTES - len(self._head)]
         self._file.write(chunk)
-        self._hash.update(chunk)
+        if self._hash is not None:
+            self._hash.update(chunk)
         self.size += len(chunk)
 
     def digest(self) -> str:
+        if self._hash is None:
+            raise RuntimeError("this upload was not hashed")
         return self._hash.hexdigest()
 
     def head(self) -> bytes:
@@ -127,8 +132,8 @@ class LocalVideoStorage:
     def _video_path(self, job_id: str) -> Path:
         return self.directory / f"{self._checked(job_id)}.mp4"
 
-    def begin_upload(self) -> LocalUpload:
-        return LocalUpload(self.directory)
+    def begin_upload(self, *, hashed: bool = False) -> LocalUpload:
+        return LocalUpload(self.directory, hashed=hashed)
 
     def _move(self, upload: Upload, target: Path) -> None:
         if not isinstance(upload, LocalUpload):
