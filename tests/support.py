@@ -187,6 +187,19 @@ def process_server(tmp: Path, **kwargs: Any) -> Iterator[ProcessServer]:
         server.stop()
 
 
+@contextlib.contextmanager
+def demo_worker(server_url: str, token: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
+    """`grok-imagine-api worker --demo` against `server_url`, stopped on exit."""
+    command = [sys.executable, "-m", "grok_imagine_api.cli", "worker", "--demo", "--server", server_url]
+    command += ["--delay", "0.01", *(["--token", token] if token else [])]
+    worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    try:
+        yield worker
+    finally:
+        worker.terminate()
+        worker.wait(timeout=10)
+
+
 def create_job(client: httpx.Client, prompt: str = "A cat playing piano", **extra: Any) -> dict[str, Any]:
     reply = client.post("/v1/videos/generations", json={"model": "grok", "prompt": prompt, **extra})
     assert reply.status_code == 200, reply.text

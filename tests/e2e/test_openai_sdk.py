@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import base64
 import io
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -14,7 +12,7 @@ import httpx
 import openai
 import pytest
 
-from support import DEMO_MP4, PNG_1PX, ProcessServer, process_server
+from support import DEMO_MP4, PNG_1PX, ProcessServer, demo_worker, process_server
 
 # The SDK marks client.videos deprecated (OpenAI's own Sora API closed); the wire format is what we serve.
 pytestmark = pytest.mark.filterwarnings("ignore:The Sora API:DeprecationWarning")
@@ -28,29 +26,8 @@ WORKER = "worker-secret"
 def live(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ProcessServer]:
     tmp = tmp_path_factory.mktemp("openai")
     env = {"API_KEYS": f"{KEY},{OTHER_KEY}", "WORKER_TOKEN": WORKER, "POLL_AFTER_MS": "20"}
-    with process_server(tmp, env=env) as server:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "grok_imagine_api.cli",
-                "worker",
-                "--demo",
-                "--server",
-                server.url,
-                "--delay",
-                "0.01",
-                "--token",
-                WORKER,
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            yield server
-        finally:
-            worker.terminate()
-            worker.wait(timeout=10)
+    with process_server(tmp, env=env) as server, demo_worker(server.url, WORKER):
+        yield server
 
 
 @pytest.fixture

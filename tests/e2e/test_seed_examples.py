@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import DEMO_MP4, ProcessServer, process_server, wait_until
+from support import DEMO_MP4, ProcessServer, demo_worker, process_server, wait_until
 
 # Copied from the founding document ("Python with OpenAI SDK Style"); only the port differs.
 SEED_PYTHON_EXAMPLE = textwrap.dedent(
@@ -54,27 +54,8 @@ SEED_PYTHON_EXAMPLE = textwrap.dedent(
 
 @pytest.fixture
 def live(tmp_path: Path) -> Iterator[ProcessServer]:
-    with process_server(tmp_path) as server:
-        worker = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "grok_imagine_api.cli",
-                "worker",
-                "--demo",
-                "--server",
-                server.url,
-                "--delay",
-                "0.01",
-            ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        try:
-            yield server
-        finally:
-            worker.terminate()
-            worker.wait(timeout=10)
+    with process_server(tmp_path) as server, demo_worker(server.url):
+        yield server
 
 
 def test_the_seed_python_example(live: ProcessServer, tmp_path: Path) -> None:
