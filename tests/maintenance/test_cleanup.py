@@ -6,7 +6,7 @@ from pathlib import Path
 import httpx
 
 from grok_imagine_api.maintenance.cleanup import cleanup_interval, run_cleanup
-from support import ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
+from support import DEMO_MP4, ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
 
 
 def cleanup(server: ThreadServer):  # type: ignore[no-untyped-def]
@@ -101,3 +101,18 @@ def test_old_request_logs_are_pruned(tmp_path: Path) -> None:
         assert "requests_2000-01-01.jsonl" not in names
         assert "notes.txt" in names
         assert any(name.startswith("requests_2") for name in names)
+
+
+def test_startup_sweeps_sources_and_thumbnails_nobody_needs(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    with ThreadServer(settings) as srv, srv.client() as http:
+        reply = http.post(
+            "/v1/videos/extensions", data={"prompt": "more"}, files={"video": ("v.mp4", DEMO_MP4, "video/mp4")}
+        )
+        waiting = reply.json()["id"]
+    sources = settings.video_storage_path / "sources"
+    (sources / "job_0123456789abcdef01234567.mp4").write_bytes(b"orphan source")
+    (settings.video_storage_path / "job_0123456789abcdef01234567.jpg").write_bytes(b"orphan thumbnail")
+    with ThreadServer(settings):
+        assert sorted(p.name for p in sources.iterdir()) == [f"{waiting}.mp4"]  # its job still needs it
+        assert not list(settings.video_storage_path.glob("*.jpg"))
