@@ -200,6 +200,10 @@ def demo_worker(server_url: str, token: str | None = None) -> Iterator[subproces
         worker.wait(timeout=10)
 
 
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
 def create_job(client: httpx.Client, prompt: str = "A cat playing piano", **extra: Any) -> dict[str, Any]:
     reply = client.post("/v1/videos/generations", json={"model": "grok", "prompt": prompt, **extra})
     assert reply.status_code == 200, reply.text

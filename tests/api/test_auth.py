@@ -20,16 +20,12 @@ import httpx
 import pytest
 
 from grok_imagine_api.api.auth import Auth
-from support import DEMO_MP4, PNG_1PX, ROOT, ThreadServer, assert_error, claim, create_job, settings_for, upload
+from support import DEMO_MP4, PNG_1PX, ROOT, ThreadServer, assert_error, bearer, claim, create_job, settings_for, upload
 
 ALICE = "sk-alice-3f9a0c5e"
 BOB = "sk-bob-71d2e4aa"
 WORKER = "wt-worker-c0ffee42"
 WRONG_KEY = "sk-not-a-key-0000"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass

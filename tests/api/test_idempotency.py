@@ -14,17 +14,24 @@ import httpx
 import pytest
 
 from grok_imagine_api.maintenance.cleanup import run_cleanup
-from support import DEMO_MP4, PNG_1PX, ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
+from support import (
+    DEMO_MP4,
+    PNG_1PX,
+    ThreadServer,
+    assert_error,
+    bearer,
+    claim,
+    create_job,
+    settings_for,
+    upload,
+    wait_until,
+)
 
 ALICE = "sk-alice-3f9a0c5e"
 BOB = "sk-bob-71d2e4aa"
 WORKER = "wt-worker-c0ffee42"
 KEY = "7c1e6a52-2b7f-4d0e-9a43-0f6d3c9b1a88"
 OTHER_PNG = PNG_1PX + b"\x00"  # still a PNG by its bytes, but different ones
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
 
 
 @dataclass
