@@ -503,3 +503,24 @@ def test_duplicates_wait_for_a_slow_first_request_and_replay_it(world: World) ->
         assert not firing.is_alive()
     assert image.fetches == 1, "a duplicate ran instead of waiting"
     assert_one_job_for_all(world, results[0])
+
+
+def test_a_reservation_left_by_a_crash_blocks_then_expires(tmp_path: Path) -> None:
+    """A key reserved but never answered (the server died mid-request) is a 409 at first, then free."""
+    from grok_imagine_api.api.idempotency import fingerprint
+    from grok_imagine_api.api.seed import CreateGeneration
+
+    with ThreadServer(settings_for(tmp_path)) as server, server.client() as http:
+        body = {"prompt": "A cat"}
+        digest = fingerprint(CreateGeneration.model_validate(body).model_dump())
+        store = server.service.store
+        server.run(store.idempotency_begin("- POST /v1/videos/generations", "crashed", digest, server.clock.now()))
+        headers = {"Idempotency-Key": "crashed"}
+        assert_error(http.post("/v1/videos/generations", json=body, headers=headers), 409, "conflict")
+        assert http.get("/health").json()["jobs"]["pending"] == 0
+        server.clock.advance(61)
+        reply = http.post("/v1/videos/generations", json=body, headers=headers)
+        assert reply.status_code == 200, reply.text
+        replay = http.post("/v1/videos/generations", json=body, headers=headers)
+        assert replay.json()["id"] == reply.json()["id"]
+        assert http.get("/health").json()["jobs"]["pending"] == 1

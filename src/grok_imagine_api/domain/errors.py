@@ -66,12 +66,6 @@ class UnsupportedMediaType(APIError):
     code = "unsupported_media_type"
 
 
-class InternalError(APIError):
-    status_code = 500
-    error_type = "server_error"
-    code = "internal_error"
-
-
 class Unavailable(APIError):
     status_code = 503
     error_type = "server_error"
