@@ -3,7 +3,14 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
-command -v curl >/dev/null || { apt-get update -qq && apt-get install -y -qq curl; }
+# System packages the tests use: curl, and Debian's Chromium for the extension tests (Playwright drives it;
+# Playwright's own browser download is never used).
+missing=""
+command -v curl >/dev/null || missing="$missing curl"
+[ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium"
+if [ -n "$missing" ]; then
+    apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
+fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy

@@ -387,7 +387,16 @@ def _source_ok(w: World, reply: httpx.Response, job_id: str) -> None:
     assert reply.content == DEMO_MP4
 
 
+def _hello(w: World) -> tuple[Call, str]:
+    return Call("GET", "/extension/hello"), w.pending_job()
+
+
+def _hello_ok(w: World, reply: httpx.Response, job_id: str) -> None:
+    assert reply.json()["queued"] == 1
+
+
 WORKER_ROUTES = [
+    WorkerRoute("GET /extension/hello", _hello, _hello_ok),
     WorkerRoute("GET /extension/poll", _poll, _poll_ok),
     WorkerRoute("POST /extension/progress", _progress, _progress_ok),
     WorkerRoute("POST /extension/complete", _complete, _complete_ok),

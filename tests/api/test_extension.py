@@ -19,6 +19,17 @@ def test_empty_poll_is_204(client: httpx.Client) -> None:
     assert reply.content == b""
 
 
+def test_hello_checks_the_server_without_claiming(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    reply = client.get("/extension/hello")
+    assert reply.status_code == 200
+    body = reply.json()
+    assert body["service"] == "grok-imagine-api"
+    assert body["queued"] == 1
+    assert body["lease_seconds"] == server.settings.job_timeout_seconds
+    assert claim(client)["prompt"] == "A cat playing piano"
+
+
 def test_poll_claims_oldest_first_with_a_lease(client: httpx.Client, server: ThreadServer) -> None:
     first = create_job(client, "first")
     create_job(client, "second")

@@ -12,8 +12,9 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
+from .. import __version__
 from ..domain.errors import InvalidRequest, NotFound, PayloadTooLarge
-from ..domain.jobs import Claim, ErrorCode, Job
+from ..domain.jobs import Claim, ErrorCode, Job, JobStatus
 from .auth import require_worker
 from .common import LARGE_BODY, base_url, json_body, log_info, read_json, service, video_url
 from .uploads import VideoForm, multipart_boundary, read_video_form
@@ -63,6 +64,19 @@ def render_claim(claim: Claim, request: Request) -> bytes:
 async def _wait_for_disconnect(request: Request) -> None:
     while (await request.receive())["type"] != "http.disconnect":
         pass
+
+
+@router.get("/hello", summary="Check the server and the worker token without claiming anything")
+async def hello(request: Request) -> dict[str, Any]:
+    svc = service(request)
+    counts = await svc.store.counts()
+    return {
+        "service": "grok-imagine-api",
+        "version": __version__,
+        "queued": counts.get(JobStatus.PENDING, 0),
+        "lease_seconds": svc.lease_seconds,
+        "max_poll_wait_seconds": svc.settings.max_poll_wait_seconds,
+    }
 
 
 @router.get("/poll", response_model=None, summary="Claim the oldest pending job (204 when there is none)")

@@ -1,0 +1,570 @@
+// The site adapter: every selector, label and page-specific step for grok.com/imagine lives here, so a
+// Grok redesign is fixed in this one file. Each element has a list of candidates, tried in order:
+// structure and ARIA role first, exact labels next (all known languages side by side), loose fallbacks last.
+// Sources and dates of each fact: ../shared/reference/grok-imagine-web.md (README "Extension").
+"use strict";
+
+(() => {
+  // Label variants seen on the localized site, side by side. Matching is case-insensitive and exact.
+  const LABELS = {
+    generationMode: ["Generation mode", "生成模式", "生成モード", "생성 모드", "Modo de generación", "Mode de génération", "Generierungsmodus", "Modo de geração"],
+    image: ["Image", "图片", "圖片", "画像", "이미지", "Imagen", "Bild", "Imagem"],
+    video: ["Video", "视频", "影片", "動画", "비디오", "동영상", "Vidéo", "Vídeo"],
+    aspectRatio: ["Aspect ratio", "宽高比", "長寬比", "アスペクト比", "화면 비율", "Relación de aspecto", "Format", "Seitenverhältnis", "Proporção"],
+    resolution: ["Video resolution", "视频分辨率", "影片解析度", "動画の解像度", "비디오 해상도", "Resolución de video", "Résolution vidéo", "Videoauflösung", "Resolução do vídeo"],
+    duration: ["Video duration", "视频时长", "影片長度", "動画の長さ", "비디오 길이", "Duración del video", "Durée de la vidéo", "Videodauer", "Duração do vídeo"],
+    presets: ["Video Presets", "视频预设", "影片預設", "動画プリセット", "비디오 프리셋", "Ajustes preestablecidos de video", "Préréglages vidéo", "Video-Voreinstellungen", "Predefinições de vídeo"],
+    submit: ["Submit", "提交", "送出", "送信", "제출", "Enviar", "Envoyer", "Senden"],
+    makeVideo: ["Make video", "Make a video", "制作视频", "製作影片", "動画を作成", "동영상 만들기", "Crear video", "Créer une vidéo", "Video erstellen", "Criar vídeo"],
+    back: ["Back", "返回", "戻る", "뒤로", "Atrás", "Retour", "Zurück", "Voltar"],
+    notifications: ["Notifications", "通知", "알림", "Notificaciones", "Benachrichtigungen", "Notificações"],
+    skip: ["Skip", "跳过", "略過", "スキップ", "건너뛰기", "Omitir", "Passer", "Überspringen", "Pular"],
+    presetNames: {
+      normal: ["Normal", "普通", "標準", "일반", "Normale"],
+      fun: ["Fun", "有趣", "趣味", "楽しい", "재미", "Divertido", "Amusant", "Spaß"],
+      spicy: ["Spicy", "火辣", "辛辣", "スパイシー", "매운", "Picante", "Épicé", "Scharf"],
+    },
+  };
+
+  // Toast wording, by the error code the server understands. Only toasts are scanned, never the body.
+  const TOAST_PATTERNS = [
+    ["moderated", /moderat|审核|審核|審査|검열|검토|modéré|moderiert/i],
+    ["rate_limited", /rate.?limit|limit reached|quota|upgrade to unlock|too many|速率限制|限制|上限|한도|制限|límite|limite/i],
+    ["page_outdated", /out of date|reload to continue|已过期|過期|古くなって|오래된|obsolète|veraltet/i],
+    ["session", /sign in|log in|logged out|登录|登入|ログイン|로그인|iniciar sesión|connecter|anmelden/i],
+  ];
+  const SURVEY = /which video do you prefer|你更喜欢哪个视频|どちらの動画|어떤 동영상/i;
+
+  const GENERATED_VIDEO = /\/generated_video(_hd)?\.mp4|imagine-public\.x\.ai\/.+\.mp4/;
+
+  const norm = (text) => (text || "").replace(/\s+/g, " ").trim();
+  const lower = (text) => norm(text).toLowerCase();
+  const oneOf = (list, text) => list.some((label) => lower(label) === lower(text));
+  const cssString = (text) => JSON.stringify(text);
+  const labelOf = (el) => norm(el.getAttribute("aria-label") || el.textContent);
+
+  function visible(el) {
+    if (!el || !el.isConnected) return false;
+    if (el.closest("[hidden]")) return false; // not aria-hidden: icons carry it and are still on screen
+    return el.getClientRects().length > 0;
+  }
+
+  // Candidates are functions returning an element or null; the first visible hit wins.
+  function first(candidates) {
+    for (const [via, find] of candidates) {
+      const el = find();
+      if (el) return { el, via };
+    }
+    return { el: null, via: null };
+  }
+
+  const q = (root, selector) => [...(root || document).querySelectorAll(selector)].find(visible) || null;
+  const byLabels = (selectorFor, labels, root) => () => {
+    for (const label of labels) {
+      const el = q(root, selectorFor(cssString(label)));
+      if (el) return el;
+    }
+    return null;
+  };
+
+  // --- elements -------------------------------------------------------------------------------
+
+  function promptBox() {
+    return first([
+      ["query bar editor", () => q(document, '.query-bar [contenteditable="true"].ProseMirror')],
+      ["form textbox", () => q(document, 'form [contenteditable="true"][role="textbox"]')],
+      ["textbox", () => q(document, 'div[contenteditable="true"][role="textbox"]')],
+      ["tiptap editor", () => q(document, '[contenteditable="true"].ProseMirror, [contenteditable="true"].tiptap')],
+      ["video textarea", byLabels((l) => `textarea[aria-label=${l}]`, LABELS.makeVideo)],
+      ["form textarea", () => q(document, "form textarea")],
+    ]);
+  }
+
+  function form() {
+    const box = promptBox().el;
+    return (box && box.closest("form")) || q(document, "form.query-bar") || q(document, ".query-bar");
+  }
+
+  function submitButton() {
+    const scope = form();
+    return first([
+      ["Submit", byLabels((l) => `button[type="submit"][aria-label=${l}]`, LABELS.submit, scope)],
+      ["Make video", byLabels((l) => `button[aria-label=${l}]`, LABELS.makeVideo)],
+      ["form submit", () => (scope ? q(scope, 'button[type="submit"]') : null)],
+    ]);
+  }
+
+  function radiosOf(group) {
+    return [...group.querySelectorAll('[role="radio"], button')].filter(visible);
+  }
+
+  function modeGroup() {
+    return first([
+      ["Generation mode", byLabels((l) => `[role="radiogroup"][aria-label=${l}]`, LABELS.generationMode)],
+      [
+        "two-radio group with Video",
+        () =>
+          [...document.querySelectorAll('[role="radiogroup"]')]
+            .filter(visible)
+            .find((g) => radiosOf(g).some((r) => oneOf(LABELS.video, labelOf(r)))) || null,
+      ],
+    ]);
+  }
+
+  function videoRadio() {
+    const group = modeGroup().el;
+    if (!group) return { el: null, via: null };
+    const radios = radiosOf(group);
+    return first([
+      ["labelled Video", () => radios.find((r) => oneOf(LABELS.video, labelOf(r))) || null],
+      // Structure: the mode switch has been Image then Video, in every language seen.
+      ["second of two", () => (radios.length === 2 && oneOf(LABELS.image, labelOf(radios[0])) ? radios[1] : null)],
+    ]);
+  }
+
+  const isChecked = (el) =>
+    el.getAttribute("aria-checked") === "true" ||
+    el.getAttribute("aria-pressed") === "true" ||
+    ["checked", "on", "active"].includes(el.getAttribute("data-state"));
+
+  function groupWith(labels, valuePattern) {
+    return first([
+      ["labelled", byLabels((l) => `[aria-label=${l}]`, labels)],
+      [
+        "radio group by its values",
+        () =>
+          [...document.querySelectorAll('[role="radiogroup"]')]
+            .filter(visible)
+            .find((g) => radiosOf(g).some((r) => valuePattern.test(labelOf(r)))) || null,
+      ],
+    ]);
+  }
+
+  const resolutionControl = () => groupWith(LABELS.resolution, /^\d{3,4}p$/i);
+  const durationControl = () => groupWith(LABELS.duration, /^\d{1,2}\s*(s|sec|秒|초)$/i);
+
+  function menuButton(labels, textMatches) {
+    return first([
+      ["labelled", byLabels((l) => `button[aria-label=${l}]`, labels)],
+      [
+        "menu button by its value",
+        () => [...document.querySelectorAll('button[aria-haspopup="menu"]')].filter(visible).find((b) => textMatches(norm(b.textContent))) || null,
+      ],
+    ]);
+  }
+
+  const aspectButton = () => menuButton(LABELS.aspectRatio, (t) => /^\d{1,2}:\d{1,2}$/.test(t));
+  const allPresetNames = () => Object.values(LABELS.presetNames).flat();
+  const presetButton = () => menuButton(LABELS.presets, (t) => oneOf(allPresetNames(), t));
+
+  function fileInput() {
+    const scope = form();
+    return first([
+      ["form image input", () => (scope ? scope.querySelector('input[type="file"][accept*="image"]') : null)],
+      ["image input", () => document.querySelector('input[type="file"][accept*="image"]')],
+      ["form file input", () => (scope ? scope.querySelector('input[type="file"]') : null)],
+    ]);
+  }
+
+  function toaster() {
+    return first([
+      ["Notifications section", byLabels((l) => `section[aria-label^=${l}]`, LABELS.notifications)],
+      ["sonner toaster", () => document.querySelector("[data-sonner-toaster]")],
+    ]);
+  }
+
+  function backButton() {
+    return first([
+      ["Back", byLabels((l) => `button[aria-label=${l}]`, LABELS.back)],
+      ["arrow-left icon", () => q(document, "button svg.lucide-arrow-left")?.closest("button") || null],
+    ]);
+  }
+
+  // --- reading the page -----------------------------------------------------------------------
+
+  function toasts() {
+    const root = toaster().el;
+    const items = root ? [...root.querySelectorAll("li")] : [];
+    items.push(...document.querySelectorAll("li[data-sonner-toast]"));
+    return [...new Set(items)].map((el) => ({ el, type: el.getAttribute("data-type") || "", text: norm(el.textContent) }));
+  }
+
+  // Messages that are not toasts but still matter: banners and dialogs (never the whole body text).
+  function notices() {
+    return [...document.querySelectorAll('[role="alert"], [role="status"], [role="alertdialog"], [role="dialog"]')]
+      .filter(visible)
+      .map((el) => ({ el, text: norm(el.textContent) }));
+  }
+
+  function classify(text) {
+    for (const [code, pattern] of TOAST_PATTERNS) if (pattern.test(text)) return code;
+    return null;
+  }
+
+  // A failure signal that appeared after `seen` (a WeakSet of elements present before submitting).
+  function failure(seen) {
+    for (const toast of toasts()) {
+      if (seen.has(toast.el)) continue;
+      const code = classify(toast.text);
+      if (code) return { code, message: toast.text };
+      if (toast.type === "error") return { code: "worker_error", message: `Grok: ${toast.text}` };
+    }
+    for (const notice of notices()) {
+      if (seen.has(notice.el)) continue;
+      if (classify(notice.text) === "page_outdated") return { code: "page_outdated", message: notice.text };
+    }
+    return null;
+  }
+
+  function pageProblem() {
+    // The page as loaded, before any step: signed out, or a deploy made it stale.
+    if (!/(^|\.)grok\.com$/.test(location.hostname) || /\/(sign-in|login|signin)/.test(location.pathname)) {
+      return { code: "session", message: "Not signed in to grok.com: sign in in this browser, then start again" };
+    }
+    for (const item of [...toasts(), ...notices()]) {
+      if (classify(item.text) === "page_outdated") return { code: "page_outdated", message: item.text };
+    }
+    return null;
+  }
+
+  function markSeen() {
+    const seen = new WeakSet();
+    for (const item of [...toasts(), ...notices()]) seen.add(item.el);
+    for (const icon of document.querySelectorAll("svg.lucide-eye-off")) seen.add(icon);
+    return seen;
+  }
+
+  // A crossed-out eye that was not there before submitting: Grok hid the result (silent moderation).
+  function hiddenResult(seen) {
+    return [...document.querySelectorAll("svg.lucide-eye-off")].some((icon) => !seen.has(icon) && visible(icon));
+  }
+
+  function progress() {
+    let best = null;
+    const skip = (el) => el.closest('[contenteditable="true"], textarea, li[data-sonner-toast], [role="menu"]');
+    for (const el of document.body.querySelectorAll("*")) {
+      if (el.childElementCount > 0 || skip(el) || !visible(el)) continue;
+      const text = norm(el.textContent);
+      if (text.length > 40) continue;
+      const match = /(\d{1,3})\s*%$/.exec(text);
+      if (match && Number(match[1]) <= 100) best = Math.max(best ?? 0, Number(match[1]));
+    }
+    return best;
+  }
+
+  function videoUrls(video) {
+    const urls = [video.currentSrc, video.getAttribute("src") && video.src];
+    for (const source of video.querySelectorAll("source")) urls.push(source.src);
+    return urls.filter(Boolean);
+  }
+
+  function allVideoUrls() {
+    const urls = new Set();
+    for (const video of document.querySelectorAll("video")) for (const url of videoUrls(video)) urls.add(url);
+    return urls;
+  }
+
+  // Generated-video candidates not in `before`, the main (#sd-video) first, never any feed video seen before.
+  function newVideos(before) {
+    const found = [];
+    const videos = [...document.querySelectorAll("video#sd-video"), ...document.querySelectorAll("video")];
+    for (const video of new Set(videos)) {
+      for (const url of videoUrls(video)) {
+        if (!before.has(url) && GENERATED_VIDEO.test(url)) found.push({ url, video });
+      }
+    }
+    return found;
+  }
+
+  function survey() {
+    const box = notices().find((n) => SURVEY.test(n.text)) || null;
+    if (!box) return null;
+    return byLabels((l) => `button[aria-label=${l}]`, LABELS.skip, box.el)() ||
+      [...box.el.querySelectorAll("button")].find((b) => oneOf(LABELS.skip, norm(b.textContent))) || null;
+  }
+
+  function onPostPage() {
+    return /^\/imagine\/post\//.test(location.pathname);
+  }
+
+  function diagnose() {
+    const videoMode = videoRadio().el;
+    const inVideoMode = Boolean(videoMode && isChecked(videoMode));
+    const row = (name, found, required, note) => ({
+      name,
+      found: Boolean(found.el),
+      required,
+      detail: found.el ? `found (${found.via})` : note || "not found",
+    });
+    const videoOnly = inVideoMode ? "not found" : "not found (appears once Video mode is chosen)";
+    return [
+      row("prompt box", promptBox(), true),
+      row("submit button", submitButton(), true),
+      row("generation mode switch", modeGroup(), true),
+      row("Video option", videoRadio(), true),
+      row("image upload input", fileInput(), true),
+      row("aspect ratio menu", aspectButton(), false, videoOnly),
+      row("resolution control", resolutionControl(), false, videoOnly),
+      row("duration control", durationControl(), false, videoOnly),
+      row("video presets menu", presetButton(), false, videoOnly),
+      row("notifications area", toaster(), false, "not found (appears with the first notification)"),
+      row("back button", backButton(), false, onPostPage() ? "not found" : "not found (only on a post page)"),
+    ];
+  }
+
+
+  // --- page steps -----------------------------------------------------------------------------
+  // Each step throws StepError(code, message); "ui_changed: <element> not found" names what is missing.
+
+  class StepError extends Error {
+    constructor(code, message) {
+      super(message);
+      this.code = code;
+    }
+  }
+
+  const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  async function waitFor(find, timeoutMs, intervalMs = 100) {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const result = find();
+      if (result) return result;
+      if (Date.now() >= deadline) return null;
+      await sleep(intervalMs);
+    }
+  }
+
+  async function need(locate, name, timeoutMs = 5000) {
+    const found = await waitFor(() => locate().el, timeoutMs);
+    if (!found) throw new StepError("ui_changed", `${name} not found`);
+    return found;
+  }
+
+  function pointer(el, type) {
+    el.dispatchEvent(new PointerEvent(type, { bubbles: true, cancelable: true, button: 0, pointerType: "mouse", isPrimary: true }));
+  }
+
+  // Radix menus open on pointerdown, not on click; a plain click() does nothing there.
+  async function openMenu(button) {
+    const openMenus = () => [...document.querySelectorAll('[role="menu"], [role="listbox"]')].find(visible) || null;
+    pointer(button, "pointerdown");
+    let menu = await waitFor(openMenus, 500);
+    if (!menu) {
+      button.click();
+      menu = await waitFor(openMenus, 1000);
+    }
+    return menu;
+  }
+
+  function pick(el) {
+    pointer(el, "pointerdown");
+    pointer(el, "pointerup");
+    el.click();
+  }
+
+  async function chooseVideoMode() {
+    await need(modeGroup, "generation mode switch", 10000);
+    const radio = await need(videoRadio, "Video option");
+    if (!isChecked(radio)) {
+      pick(radio);
+      if (!(await waitFor(() => isChecked(radio) || (videoRadio().el && isChecked(videoRadio().el)), 3000))) {
+        throw new StepError("ui_changed", "Video mode could not be selected");
+      }
+      await sleep(1500); // the video controls render a moment after switching (reference: about 1.5 s)
+    }
+  }
+
+  // Choose `value` in a control that is either a radio group or a button opening a menu.
+  async function chooseIn(locate, name, value, matches) {
+    const control = await need(locate, name);
+    const options = control.matches('button[aria-haspopup], button[aria-label]:not([role="radio"])')
+      ? null
+      : radiosOf(control);
+    if (options) {
+      const option = options.find((o) => matches(labelOf(o)));
+      if (!option) throw new StepError("ui_changed", `${name} has no ${value} option`);
+      if (!isChecked(option)) pick(option);
+      if (!(await waitFor(() => isChecked(option) || !option.isConnected, 2000))) {
+        throw new StepError("ui_changed", `${name} did not take ${value}`);
+      }
+      return;
+    }
+    if (matches(norm(control.textContent))) return;
+    const menu = await openMenu(control);
+    if (!menu) throw new StepError("ui_changed", `${name} did not open`);
+    const items = [...menu.querySelectorAll('[role="menuitem"], [role="menuitemradio"], [role="option"]')];
+    const item = items.find((i) => matches(norm(i.textContent)));
+    if (!item) throw new StepError("ui_changed", `${name} has no ${value} option`);
+    pick(item);
+    if (!(await waitFor(() => matches(norm((locate().el || control).textContent)), 2000))) {
+      throw new StepError("ui_changed", `${name} did not take ${value}`);
+    }
+  }
+
+  async function applyOptions(options) {
+    if (options.aspect_ratio) {
+      await chooseIn(aspectButton, "aspect ratio menu", options.aspect_ratio, (t) => t === options.aspect_ratio);
+    }
+    if (options.resolution) {
+      const want = String(options.resolution).toLowerCase();
+      await chooseIn(resolutionControl, "resolution control", want, (t) => t.toLowerCase() === want);
+    }
+    if (options.duration) {
+      const seconds = String(options.duration);
+      await chooseIn(durationControl, "duration control", `${seconds}s`, (t) => (/^(\d+)/.exec(t) || [])[1] === seconds);
+    }
+    const preset = LABELS.presetNames[options.mode];
+    if (preset) {
+      // Normal is Grok's default: a page without the presets menu can still make it.
+      if (options.mode === "normal" && !presetButton().el) return;
+      await chooseIn(presetButton, "video presets menu", options.mode, (t) => oneOf(preset, t));
+    }
+  }
+
+  async function attachImage(file) {
+    const input = await need(fileInput, "image upload input");
+    const images = () => [...(form() || document).querySelectorAll("img")].filter(visible);
+    const before = new Set(images());
+    const transfer = new DataTransfer();
+    transfer.items.add(file);
+    input.files = transfer.files;
+    if (input.files.length !== 1) throw new StepError("ui_changed", "image upload input did not take the file");
+    input.dispatchEvent(new Event("input", { bubbles: true }));
+    input.dispatchEvent(new Event("change", { bubbles: true }));
+    // The page shows a preview of the image it took (or, with "auto video from image", opens a post page).
+    if (!(await waitFor(() => images().some((img) => !before.has(img)) || onPostPage(), 5000))) {
+      throw new StepError("ui_changed", "image preview not found after uploading the image");
+    }
+  }
+
+  const promptText = (box) => norm(box.tagName === "TEXTAREA" ? box.value : box.innerText || box.textContent);
+
+  // Setting textContent does not reach the editor's state; these paths do, tried in order and verified.
+  const PROMPT_METHODS = [
+    ["insertText", (box, text) => document.execCommand("insertText", false, text)],
+    [
+      "beforeinput",
+      (box, text) => {
+        const event = new InputEvent("beforeinput", { inputType: "insertText", data: text, bubbles: true, cancelable: true });
+        if (box.dispatchEvent(event)) document.execCommand("insertText", false, text);
+        box.dispatchEvent(new InputEvent("input", { inputType: "insertText", data: text, bubbles: true }));
+      },
+    ],
+    [
+      "paste",
+      (box, text) => {
+        const data = new DataTransfer();
+        data.setData("text/plain", text);
+        box.dispatchEvent(new ClipboardEvent("paste", { clipboardData: data, bubbles: true, cancelable: true }));
+      },
+    ],
+  ];
+
+  function selectAll(box) {
+    box.focus();
+    if (box.tagName === "TEXTAREA") {
+      box.select();
+      return;
+    }
+    const range = document.createRange();
+    range.selectNodeContents(box);
+    const selection = window.getSelection();
+    selection.removeAllRanges();
+    selection.addRange(range);
+  }
+
+  async function typePrompt(text) {
+    const box = await need(promptBox, "prompt box");
+    const want = norm(text);
+    if (box.tagName === "TEXTAREA") {
+      // A React-controlled textarea only sees values set through the native setter.
+      const setter = Object.getOwnPropertyDescriptor(HTMLTextAreaElement.prototype, "value").set;
+      setter.call(box, text);
+      box.dispatchEvent(new Event("input", { bubbles: true }));
+      if (await waitFor(() => promptText(box) === want, 1000)) return "value setter";
+      throw new StepError("ui_changed", "prompt box did not accept the text");
+    }
+    for (const [method, insert] of PROMPT_METHODS) {
+      selectAll(box);
+      document.execCommand("delete");
+      insert(box, text);
+      // The editor re-renders from its own state; only text that survives that really registered.
+      if (await waitFor(() => promptText(box) === want, 700)) {
+        box.blur();
+        if (await waitFor(() => promptText(promptBox().el || box) === want, 300)) return method;
+      }
+    }
+    throw new StepError("ui_changed", "prompt box did not accept the text");
+  }
+
+  async function submit() {
+    const button = await need(submitButton, "submit button");
+    const enabled = await waitFor(() => {
+      const current = submitButton().el;
+      return current && !current.disabled && current.getAttribute("aria-disabled") !== "true" ? current : null;
+    }, 5000);
+    if (!enabled) throw new StepError("ui_changed", "submit button stayed disabled");
+    enabled.click();
+    return button;
+  }
+
+  // Fallback when a click did not start anything: submit the form the way the page does.
+  function submitForm() {
+    const scope = form();
+    if (scope && scope.tagName === "FORM") {
+      scope.requestSubmit();
+      return true;
+    }
+    return false;
+  }
+
+  async function goBack() {
+    if (!onPostPage()) return true;
+    const back = backButton().el;
+    if (!back) return false;
+    pick(back);
+    return Boolean(await waitFor(() => !onPostPage(), 3000));
+  }
+
+  globalThis.GrokAdapter = {
+    StepError,
+    sleep,
+    waitFor,
+    chooseVideoMode,
+    applyOptions,
+    attachImage,
+    typePrompt,
+    submit,
+    submitForm,
+    goBack,
+    LABELS,
+    norm,
+    oneOf,
+    labelOf,
+    visible,
+    isChecked,
+    radiosOf,
+    promptBox,
+    form,
+    submitButton,
+    modeGroup,
+    videoRadio,
+    resolutionControl,
+    durationControl,
+    aspectButton,
+    presetButton,
+    fileInput,
+    backButton,
+    failure,
+    pageProblem,
+    markSeen,
+    hiddenResult,
+    progress,
+    allVideoUrls,
+    newVideos,
+    survey,
+    onPostPage,
+    diagnose,
+  };
+})();

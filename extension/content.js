@@ -1,0 +1,146 @@
+// The job driver in the grok.com tab: runs one job at a time through the site adapter's steps, watches for
+// the result or a failure, and tells the service worker. It never touches video bytes: it hands over a URL.
+"use strict";
+
+(() => {
+  const A = globalThis.GrokAdapter;
+  const STABLE_MS = 2500; // a result URL must stay unchanged this long (reference: robust completion test)
+  const MIN_SECONDS = 5.5;
+  const START_MS = 15000; // after submitting, something must show that generation started
+  const TICK_MS = 250;
+
+  let active = null; // { jobId, aborted }
+  let last = null; // the job this page ran last: a reloaded page knows none
+
+  const send = (message) => chrome.runtime.sendMessage(message).catch(() => {});
+
+  function fileFrom(job) {
+    const bytes = Uint8Array.from(atob(job.image), (c) => c.charCodeAt(0));
+    return new File([bytes], job.imageName, { type: job.imageMime });
+  }
+
+  function checkAborted(run) {
+    if (run.aborted) throw new A.StepError("aborted", "aborted");
+  }
+
+  async function waitForPage(run) {
+    const ready = await A.waitFor(() => A.pageProblem() || A.promptBox().el || A.modeGroup().el, 20000, 200);
+    checkAborted(run);
+    const problem = A.pageProblem();
+    if (problem) throw new A.StepError(problem.code, problem.message);
+    if (!ready) throw new A.StepError("ui_changed", "Imagine page did not load (prompt box not found)");
+    if (A.onPostPage() && !(await A.goBack())) throw new A.StepError("ui_changed", "back button not found");
+  }
+
+  async function start(run, job) {
+    const phase = (name) => send({ type: "job-progress", jobId: job.jobId, phase: name });
+    phase("preparing");
+    await waitForPage(run);
+    await A.chooseVideoMode();
+    checkAborted(run);
+    await A.applyOptions(job.options || {});
+    checkAborted(run);
+    if (job.image) await A.attachImage(fileFrom(job));
+    checkAborted(run);
+    await A.typePrompt(job.prompt);
+    checkAborted(run);
+    const seen = A.markSeen();
+    const before = A.allVideoUrls();
+    const startUrl = location.href;
+    await A.submit();
+    const started = () => A.progress() !== null || location.href !== startUrl || A.newVideos(before).length || A.failure(seen);
+    if (!(await A.waitFor(started, START_MS / 2))) {
+      A.submitForm();
+      if (!(await A.waitFor(started, START_MS / 2))) throw new A.StepError("ui_changed", "generation did not start after submit");
+    }
+    phase("generating");
+    return { seen, before };
+  }
+
+  async function watch(run, job, seen, before) {
+    const startedAt = Date.now();
+    let lastProgress = null;
+    let progressAt = Date.now();
+    const firstSeen = new Map();
+    for (;;) {
+      checkAborted(run);
+      const failure = A.failure(seen);
+      if (failure) throw new A.StepError(failure.code, failure.message);
+      if (A.hiddenResult(seen)) throw new A.StepError("moderated", "Grok hid the result (crossed-out eye: moderated)");
+      A.survey()?.click();
+
+      const percent = A.progress();
+      if (percent !== null && percent !== lastProgress) {
+        lastProgress = percent;
+        progressAt = Date.now();
+        send({ type: "job-progress", jobId: job.jobId, phase: "generating", progress: percent });
+      }
+
+      const now = Date.now();
+      for (const { url, video } of A.newVideos(before)) {
+        if (!firstSeen.has(url)) firstSeen.set(url, now);
+        const stableFor = now - firstSeen.get(url);
+        const playable = video.readyState >= 2 && video.duration >= MIN_SECONDS;
+        // A hidden tab may not load media at all; the bytes are checked again after the download.
+        if (stableFor >= STABLE_MS && (playable || stableFor >= 4 * STABLE_MS)) return url;
+      }
+      for (const url of firstSeen.keys()) if (!A.newVideos(before).some((v) => v.url === url)) firstSeen.delete(url);
+
+      const last = lastProgress === null ? "no progress shown" : `last progress ${lastProgress}%`;
+      if (now - startedAt > job.generationTimeoutMs) {
+        throw new A.StepError("timeout", `No video after ${Math.round(job.generationTimeoutMs / 1000)} s (${last})`);
+      }
+      if (firstSeen.size === 0 && now - progressAt > job.stallTimeoutMs) {
+        throw new A.StepError("timeout", `Generation stalled for ${Math.round(job.stallTimeoutMs / 1000)} s (${last})`);
+      }
+      await A.sleep(TICK_MS);
+    }
+  }
+
+  async function run(job) {
+    const current = { jobId: job.jobId, aborted: false };
+    active = current;
+    last = job.jobId;
+    try {
+      const { seen, before } = await start(current, job);
+      const videoUrl = await watch(current, job, seen, before);
+      send({ type: "job-result", jobId: job.jobId, videoUrl });
+    } catch (error) {
+      if (error.code === "aborted") return;
+      const code = error instanceof A.StepError ? error.code : "worker_error";
+      const message = error instanceof A.StepError ? error.message : `Extension error: ${error && error.message}`;
+      send({ type: "job-failed", jobId: job.jobId, code, message });
+    } finally {
+      if (active === current) active = null;
+    }
+  }
+
+  chrome.runtime.onMessage.addListener((message, sender, reply) => {
+    if (sender.id !== chrome.runtime.id) return false;
+    switch (message.type) {
+      case "ping":
+        reply({ ok: true, url: location.href, busy: active ? active.jobId : null, last });
+        return false;
+      case "run":
+        if (active) {
+          reply({ accepted: false, busy: active.jobId });
+        } else {
+          run(message.job);
+          reply({ accepted: true });
+        }
+        return false;
+      case "abort":
+        if (active && active.jobId === message.jobId) active.aborted = true;
+        reply({ ok: true });
+        return false;
+      case "reset":
+        A.goBack().then((ok) => reply({ ok }));
+        return true;
+      case "diagnose":
+        reply({ ok: true, url: location.href, elements: A.diagnose() });
+        return false;
+      default:
+        return false;
+    }
+  });
+})();

@@ -1,0 +1,112 @@
+"""A local stand-in for grok.com/imagine and its asset host, served to the browser through Playwright routes."""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import threading
+import uuid
+from dataclasses import dataclass, field
+from fractions import Fraction
+from pathlib import Path
+from typing import Any
+
+import av
+from playwright.sync_api import BrowserContext, Route
+
+from support import DEMO_MP4, PNG_1PX
+
+FIXTURE_DIR = Path(__file__).parent / "fixture"
+CONFIG_MARKER = "/*FIXTURE_CONFIG*/{}"
+USER = "5d0c36a4-8c2b-4a55-9a43-0f6f0e3d1c11"
+GALLERY_VIDEO = "0b8a3f4e-7d2c-4e1b-9f6a-2c5d8e7f9a10"
+
+
+@functools.cache
+def generated_mp4() -> bytes:
+    """The fixture's "generated" video: a real 6-second H.264 MP4, different from the gallery clip."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.time_base = Fraction(1, 12)
+        for i in range(72):
+            frame = av.VideoFrame(64, 48, "rgb24")
+            frame.planes[0].update(bytes([(i * 3) % 256, 80, 200 - i]) * (64 * 48))
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+@dataclass
+class Imagine:
+    """What the next page load looks like, and what the page and the asset host saw."""
+
+    variant: str = "success"
+    lang: str = "en"
+    outdated_loads: int = 0
+    step_ms: int = 100
+    submissions: list[dict[str, Any]] = field(default_factory=list)
+    video_fetches: list[str] = field(default_factory=list)
+    page_loads: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def install(self, context: BrowserContext) -> None:
+        context.route("https://grok.com/**", self._grok)
+        context.route("https://assets.grok.com/**", self._assets)
+
+    def set(self, variant: str = "success", lang: str = "en") -> None:
+        self.variant, self.lang = variant, lang
+
+    def config(self) -> dict[str, Any]:
+        variant = self.variant
+        if self.outdated_loads > 0:
+            self.outdated_loads -= 1
+            variant = "outdated"
+        return {
+            "variant": variant,
+            "lang": self.lang,
+            "user": USER,
+            "galleryVideo": GALLERY_VIDEO,
+            "stepMs": self.step_ms,
+            "stepPercent": 10,
+            "modeSwitchMs": 300,
+        }
+
+    def _grok(self, route: Route) -> None:
+        request = route.request
+        path = request.url.split("grok.com", 1)[1].split("?", 1)[0]
+        if path.startswith("/__fixture__/"):
+            name = path.removeprefix("/__fixture__/")
+            kind = "text/css" if name.endswith(".css") else "text/javascript"
+            route.fulfill(status=200, body=(FIXTURE_DIR / name).read_bytes(), content_type=kind)
+        elif request.method == "POST" and path.startswith("/rest/"):
+            with self.lock:
+                self.submissions.append(json.loads(request.post_data or "{}"))
+            route.fulfill(status=200, json={"ok": True})
+        elif path == "/imagine" or path.startswith("/imagine/"):
+            with self.lock:
+                config = self.config()
+                self.page_loads.append(config["variant"])
+            html = (FIXTURE_DIR / "imagine.html").read_text().replace(CONFIG_MARKER, json.dumps(config))
+            route.fulfill(status=200, body=html, content_type="text/html; charset=utf-8")
+        else:
+            route.fulfill(status=404, body="not in the fixture")
+
+    def _assets(self, route: Route) -> None:
+        url = route.request.url
+        if GALLERY_VIDEO in url:
+            route.fulfill(status=200, body=DEMO_MP4, content_type="video/mp4")
+        elif "/generated/" in url and "generated_video" in url:
+            with self.lock:
+                self.video_fetches.append(url)
+            route.fulfill(status=200, body=generated_mp4(), content_type="video/mp4")
+        elif url.split("?")[0].endswith("/content"):
+            route.fulfill(status=200, body=PNG_1PX, content_type="image/png")
+        else:
+            route.fulfill(status=404, body="")
+
+    def new_uuid(self) -> str:
+        return str(uuid.uuid4())
