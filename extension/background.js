@@ -13,14 +13,15 @@ const MAX_BACKOFF_MS = 30000;
 const PAGE_LOAD_MS = 30000;
 const OUTDATED_RETRIES = 1;
 const HEARTBEAT_MS = 5000;
+const TRANSFER_TIMEOUT_MS = 600000;
 
 const EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp", "image/gif": "gif" };
 
 let looping = false;
-let pollAbort = null;
 let jobImages = new Map(); // jobId -> base64 image, kept only in memory (it can be megabytes)
 let lastReport = 0;
 let reportTimer = null;
+let transferring = null; // the job whose video this instance of the worker is downloading or uploading
 let failures = 0;
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -67,20 +68,16 @@ async function loop() {
       }
       let claim = null;
       try {
-        pollAbort = new AbortController();
-        claim = await (await server()).poll(POLL_WAIT_SECONDS, pollAbort.signal);
+        claim = await (await server()).poll(POLL_WAIT_SECONDS, AbortSignal.timeout((POLL_WAIT_SECONDS + 30) * 1000));
         failures = 0;
         await contact(true);
         await setState({ backoffUntil: null });
       } catch (error) {
-        if (error.name === "AbortError") continue;
         failures += 1;
         const delay = Math.min(MAX_BACKOFF_MS, 1000 * 2 ** (failures - 1)) * (0.75 + Math.random() / 2);
         await contact(false, error.message);
         await setState({ backoffUntil: Date.now() + delay });
         continue;
-      } finally {
-        pollAbort = null;
       }
       if (claim) await startJob(claim);
     }
@@ -190,12 +187,34 @@ async function dispatch(current) {
   }
 }
 
-async function update(jobId, patch) {
-  const current = await getCurrent();
-  if (!current || current.jobId !== jobId) return null;
-  const next = { ...current, ...patch };
-  await local.set({ current: next });
-  return next;
+// Every read-modify-write of `current` goes through this chain, so a late progress message can neither
+// undo a finished job nor move a job back from downloading to generating.
+let currentChain = Promise.resolve();
+function mutate(change) {
+  const step = currentChain.then(async () => {
+    const current = await getCurrent();
+    const [next, result] = change(current);
+    if (next !== current) await local.set({ current: next });
+    return result;
+  });
+  currentChain = step.catch(() => {});
+  return step;
+}
+
+const LATE_PHASES = ["downloading", "uploading"];
+
+function update(jobId, patch) {
+  return mutate((current) => {
+    if (!current || current.jobId !== jobId) return [current, null];
+    const backwards = LATE_PHASES.includes(current.phase) && !LATE_PHASES.includes(patch.phase);
+    const next = { ...current, ...patch, ...(backwards ? { phase: current.phase } : {}) };
+    return [next, next];
+  });
+}
+
+// Take the job out of `current`; only one caller gets it, so a job is never recorded twice.
+function take(jobId) {
+  return mutate((current) => (current && current.jobId === jobId ? [null, current] : [current, null]));
 }
 
 // Progress goes to the server at most once a second; it also renews the lease.
@@ -235,8 +254,13 @@ function isMp4(bytes) {
   return bytes.length >= 8 && String.fromCharCode(...bytes.slice(4, 8)) === "ftyp";
 }
 
+const VIDEO_HOSTS = ["assets.grok.com", "imagine-public.x.ai"];
+
 async function download(url) {
-  const reply = await fetch(url, { credentials: "include" });
+  if (!VIDEO_HOSTS.includes(new URL(url).hostname)) {
+    throw Object.assign(new Error(`The result is not on Grok's asset host: ${url}`), { code: "ui_changed" });
+  }
+  const reply = await fetch(url, { credentials: "include", signal: AbortSignal.timeout(TRANSFER_TIMEOUT_MS) });
   if (!reply.ok) throw Object.assign(new Error(`Downloading the video failed: HTTP ${reply.status}`), { code: "no_output" });
   const video = await reply.blob();
   if (video.size === 0) throw Object.assign(new Error("Grok's video file was empty (0 bytes)"), { code: "no_output" });
@@ -247,7 +271,16 @@ async function download(url) {
 }
 
 async function onResult(message) {
-  let current = await update(message.jobId, { phase: "downloading", progress: 100 });
+  transferring = message.jobId;
+  try {
+    await transfer(message);
+  } finally {
+    transferring = null;
+  }
+}
+
+async function transfer(message) {
+  let current = await update(message.jobId, { phase: "downloading", progress: 100, videoUrl: message.videoUrl });
   if (!current) return;
   let video;
   try {
@@ -265,7 +298,8 @@ async function onResult(message) {
       await finish(current, "completed", null, null);
       return;
     } catch (error) {
-      if (error instanceof ServerError) {
+      const retryable = !(error instanceof ServerError) || error.status >= 500 || [408, 429].includes(error.status);
+      if (!retryable) {
         if (error.status === 409 || error.status === 404) return finish(current, "lost", error.code, error.message);
         return fail(current.jobId, "worker_error", `The server refused the video: ${error.message}`);
       }
@@ -295,8 +329,7 @@ async function fail(jobId, code, message) {
 }
 
 async function finish(current, outcome, code, message) {
-  const latest = await getCurrent();
-  if (!latest || latest.jobId !== current.jobId) return;
+  if (!(await take(current.jobId))) return;
   if (outcome !== "completed" && outcome !== "failed" && current.tabId) {
     await chrome.tabs.sendMessage(current.tabId, { type: "abort", jobId: current.jobId }).catch(() => {});
   }
@@ -312,7 +345,6 @@ async function finish(current, outcome, code, message) {
     seconds: Math.round((Date.now() - current.startedAt) / 100) / 10,
   };
   await local.set({
-    current: null,
     history: [entry, ...history].slice(0, HISTORY_SIZE),
     counters: { ...counters, [outcome]: (counters[outcome] || 0) + 1 },
   });
@@ -327,10 +359,13 @@ async function supervise() {
   if (!current) return loop();
   const tab = current.tabId ? await chrome.tabs.get(current.tabId).catch(() => null) : null;
   if (current.tabId && !tab) return fail(current.jobId, "worker_error", "The Imagine tab was closed during the job");
-  const overdue = Date.now() - current.startedAt > current.generationTimeoutMs + PAGE_LOAD_MS + 60000;
-  if (overdue && current.phase !== "uploading") {
-    return fail(current.jobId, "timeout", "The Imagine tab stopped answering");
+  const moving = current.phase === "downloading" || current.phase === "uploading";
+  if (moving && transferring !== current.jobId) {
+    // Chrome stopped the previous instance of this worker in the middle of the transfer: start it again.
+    return onResult({ jobId: current.jobId, videoUrl: current.videoUrl });
   }
+  const overdue = Date.now() - current.startedAt > current.generationTimeoutMs + PAGE_LOAD_MS + 60000;
+  if (overdue && !moving) return fail(current.jobId, "timeout", "The Imagine tab stopped answering");
   if (tab && current.phase === "generating") {
     const answer = await ping(tab.id);
     if (!answer || (answer.busy !== current.jobId && answer.last !== current.jobId)) {
@@ -390,9 +425,9 @@ const HANDLERS = {
     loop();
     return { ok: true };
   },
+  // A poll in flight is not aborted: a job it already claimed would be lost. It ends within 20 s and its job runs.
   stop: async () => {
     await setState({ running: false });
-    if (pollAbort) pollAbort.abort();
     return { ok: true };
   },
   status: async () => ({ state: await getState(), current: await getCurrent(), settings: await settings() }),
@@ -403,8 +438,13 @@ const HANDLERS = {
   "job-failed": (message) => fail(message.jobId, message.code, message.message),
 };
 
+const FROM_PAGE = ["job-progress", "job-result", "job-failed"];
+
 chrome.runtime.onMessage.addListener((message, sender, reply) => {
   if (sender.id !== chrome.runtime.id || !HANDLERS[message && message.type]) return false;
+  // Content scripts may only report on jobs; settings (with the token) are for the extension's own pages.
+  const fromExtensionPage = (sender.url || "").startsWith(chrome.runtime.getURL(""));
+  if (!fromExtensionPage && !FROM_PAGE.includes(message.type)) return false;
   HANDLERS[message.type](message).then(
     (answer) => reply(answer ?? { ok: true }),
     (error) => reply({ ok: false, message: String(error && error.message) }),
@@ -412,11 +452,9 @@ chrome.runtime.onMessage.addListener((message, sender, reply) => {
   return true;
 });
 
-// Settings changed: a poll waiting on the old server is dropped and a back-off ends, so the new settings
-// are used at once.
+// Settings changed: a back-off ends, so the next poll uses the new settings at once.
 chrome.storage.onChanged.addListener(async (changes, area) => {
   if (area !== "local" || !changes.settings) return;
-  if (pollAbort) pollAbort.abort();
   failures = 0;
   if ((await getState()).backoffUntil) await setState({ backoffUntil: null });
 });

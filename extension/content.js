@@ -90,7 +90,8 @@
       if (now - startedAt > job.generationTimeoutMs) {
         throw new A.StepError("timeout", `No video after ${Math.round(job.generationTimeoutMs / 1000)} s (${last})`);
       }
-      if (firstSeen.size === 0 && now - progressAt > job.stallTimeoutMs) {
+      // Stalled: a percentage was shown and has not moved (a page without one only meets the overall timeout).
+      if (lastProgress !== null && firstSeen.size === 0 && now - progressAt > job.stallTimeoutMs) {
         throw new A.StepError("timeout", `Generation stalled for ${Math.round(job.stallTimeoutMs / 1000)} s (${last})`);
       }
       await A.sleep(TICK_MS);

@@ -74,6 +74,7 @@ export class Server {
     form.append("job_id", jobId);
     form.append("claim_token", claimToken);
     form.append("video", video, `${jobId}.mp4`);
-    return (await this.request("/extension/complete", { method: "POST", body: form })).json();
+    const signal = AbortSignal.timeout(600000);
+    return (await this.request("/extension/complete", { method: "POST", body: form, signal })).json();
   }
 }
