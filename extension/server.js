@@ -56,7 +56,12 @@ export class Server {
 
   // The claimed job, or null when the long poll ended without one (204).
   async poll(waitSeconds, signal) {
-    const query = new URLSearchParams({ client_id: this.clientId, mode: "video", wait: String(waitSeconds) });
+    const query = new URLSearchParams({
+      client_id: this.clientId,
+      version: `extension/${chrome.runtime.getManifest().version}`,
+      mode: "video",
+      wait: String(waitSeconds),
+    });
     const reply = await this.request(`/extension/poll?${query}`, { signal });
     return reply.status === 204 ? null : reply.json();
   }

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import __version__
-from .api import extension, monitoring, openai, seed, videos
+from .api import extension, jobs, metrics, monitoring, openai, seed, videos
 from .api.auth import Auth
 from .api.errors import install_error_handlers
 from .api.idempotency import IdempotencyKeys
@@ -21,6 +21,7 @@ from .clock import Clock, SystemClock
 from .config import Settings, load_settings
 from .files.storage import LocalVideoStorage, VideoStorage
 from .maintenance.cleanup import cleanup_forever, run_cleanup
+from .metrics import Metrics, MetricsMiddleware
 from .reqlog import RequestLog, RequestLogMiddleware
 from .service import JobService
 from .store.base import JobStore
@@ -44,11 +45,13 @@ def create_app(
 ) -> FastAPI:
     settings = settings or load_settings()
     settings.prepare_paths()
+    app_metrics = Metrics()
     service = JobService(
         store=store or SqliteJobStore(settings.db_path),
         storage=storage or LocalVideoStorage(settings.video_storage_path),
         clock=clock or SystemClock(),
         settings=settings,
+        metrics=app_metrics,
     )
     request_log = RequestLog(settings.log_path)
     gate = Auth(settings)
@@ -87,11 +90,12 @@ def create_app(
     app.state.service = service
     app.state.settings = settings
     app.state.request_log = request_log
+    app.state.metrics = app_metrics
     app.state.auth = gate
     app.state.signer = None
     app.state.idempotency = IdempotencyKeys()
     install_error_handlers(app)
-    for module in (seed, openai, videos, extension, monitoring):
+    for module in (seed, openai, videos, extension, monitoring, jobs, metrics):
         app.include_router(module.router)
     # Routes that stream uploads enforce their own limits.
     streaming = ("/extension/complete", "/v1/videos/extensions", "/v1/videos/edits")
@@ -105,4 +109,6 @@ def create_app(
         expose_headers=["Content-Range", "Content-Length", "Accept-Ranges", "ETag", "Last-Modified"],
     )
     app.add_middleware(RequestLogMiddleware, log=request_log)
+    # Outermost, so request latency covers everything the server does, the request log included.
+    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
     return app

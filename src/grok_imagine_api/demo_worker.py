@@ -9,6 +9,8 @@ from importlib import resources
 
 import httpx
 
+from . import __version__
+
 log = logging.getLogger("grok_imagine_api.demo_worker")
 
 POLL_WAIT_SECONDS = 25
@@ -53,7 +55,12 @@ def run_demo_worker(
             try:
                 reply = client.get(
                     "/extension/poll",
-                    params={"client_id": client_id, "mode": "video", "wait": POLL_WAIT_SECONDS},
+                    params={
+                        "client_id": client_id,
+                        "version": f"demo-worker/{__version__}",
+                        "mode": "video",
+                        "wait": POLL_WAIT_SECONDS,
+                    },
                 )
                 if reply.status_code == 204:
                     backoff = 1.0

@@ -33,9 +33,10 @@ from .domain.jobs import (
 from .files import media
 from .files.remote import fetch_image
 from .files.storage import Upload, VideoStorage
-from .store.base import JobStore
+from .metrics import Metrics
+from .store.base import ACTIVITY_BUCKET, Activity, JobStore
 from .worker.dispatch import Dispatcher
-from .worker.registry import WorkerRegistry
+from .worker.registry import WorkerError, WorkerRegistry
 
 log = logging.getLogger("grok_imagine_api")
 
@@ -43,6 +44,14 @@ log = logging.getLogger("grok_imagine_api")
 # process (a second server on the same database) are found without an in-process wake-up.
 RECHECK_SECONDS = 2.0
 MAX_LIST_LIMIT = 1000
+MAX_SEARCH_CHARS = 200
+# The dashboard's activity chart: hours shown, timings sampled, and how long one answer is reused.
+ACTIVITY_HOURS = 24
+TIMING_SAMPLE = 200
+# The activity query reads a day of rows (about 20 ms at 50,000 jobs a day): after a change it is redone at
+# most every ACTIVITY_REFRESH_SECONDS, and without changes once a minute (the hours move on).
+ACTIVITY_REFRESH_SECONDS = 2.0
+ACTIVITY_MAX_AGE_SECONDS = 60.0
 # Images bigger than this are decoded in a thread, keeping the event loop free for everyone else.
 LARGE_IMAGE_CHARS = 128 * 1024
 
@@ -81,6 +90,7 @@ class JobService:
         settings: Settings,
         dispatcher: Dispatcher | None = None,
         workers: WorkerRegistry | None = None,
+        metrics: Metrics | None = None,
     ) -> None:
         self.store = store
         self.storage = storage
@@ -88,8 +98,16 @@ class JobService:
         self.settings = settings
         self.dispatcher = dispatcher or Dispatcher()
         self.workers = workers or WorkerRegistry(settings.worker_seen_seconds)
+        self.metrics = metrics or Metrics()
         self._background: set[asyncio.Future[None]] = set()
         self._completions = KeyedLock()
+        # Bumped by every change to a job this process makes: the dashboard refreshes when it moves.
+        self.version = 0
+        self._activity: tuple[float, int, Activity] | None = None  # (computed at, version then, activity)
+
+    def _changed(self, jobs: int = 1) -> None:
+        if jobs:
+            self.version += 1
 
     @property
     def lease_seconds(self) -> float:
@@ -134,6 +152,8 @@ class JobService:
                 await asyncio.to_thread(self.storage.delete_source, job_id)
             raise
         self.dispatcher.notify(1)
+        self.metrics.created()
+        self._changed()
         return job
 
     async def _decode(self, image: str | InputImage | None, param: str = "image") -> InputImage | None:
@@ -162,12 +182,22 @@ class JobService:
         return job
 
     async def list_jobs(
-        self, *, status: JobStatus | None, limit: int, cursor: str | None, viewer: str | None = None
+        self,
+        *,
+        status: JobStatus | None,
+        limit: int,
+        cursor: str | None,
+        viewer: str | None = None,
+        text: str | None = None,
     ) -> Page:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", param="limit")
+        if text is not None and len(text) > MAX_SEARCH_CHARS:
+            raise InvalidRequest(f"q must be at most {MAX_SEARCH_CHARS} characters", param="q")
         before = decode_cursor(cursor) if cursor else None
-        jobs = await self.store.list_jobs(status=status, limit=limit + 1, before_seq=before, owner=viewer)
+        jobs = await self.store.list_jobs(
+            status=status, limit=limit + 1, before_seq=before, owner=viewer, text=text.strip() if text else None
+        )
         if len(jobs) > limit:
             jobs = jobs[:limit]
             return Page(jobs, encode_cursor(jobs[-1].seq))
@@ -175,11 +205,68 @@ class JobService:
 
     async def delete(self, job_id: str, *, viewer: str | None = None) -> Job:
         """Remove a job's files and hide it; a queued job is never handed out, a running one is cancelled."""
-        await self.get(job_id, viewer=viewer, param="video_id")
+        before = await self.get(job_id, viewer=viewer, param="video_id")
         job = await self.store.delete(job_id, now=self.clock.now())
+        if job.cancelled and before.status in (JobStatus.PENDING, JobStatus.PROCESSING):
+            self.metrics.failed(job)
         await asyncio.to_thread(self.storage.delete, job_id)
         self.workers.finished(job.worker_id, job.id)
+        self._changed()
         return job
+
+    async def cancel(self, job_id: str, *, viewer: str | None = None) -> Job:
+        """Stop a queued or running job but keep it listed; cancelling a cancelled job changes nothing."""
+        job = await self.get(job_id, viewer=viewer)
+        cancelled = await self.store.cancel(job_id, now=self.clock.now())
+        if cancelled is None:
+            if job.cancelled:
+                return job
+            raise Conflict(
+                f"Job {job_id} is {job.status.value}; only a pending or processing job can be cancelled",
+                param="job_id",
+                code="job_finished",
+            )
+        self.workers.finished(cancelled.worker_id, cancelled.id)
+        self.metrics.failed(cancelled)
+        await asyncio.to_thread(self.storage.delete_source, cancelled.id)
+        self._changed()
+        return cancelled
+
+    async def run_again(self, job_id: str, *, viewer: str | None = None) -> Job:
+        """A new job with the same prompt, options and image."""
+        job = await self.get(job_id, viewer=viewer)
+        if job.kind is not JobKind.GENERATE:
+            raise InvalidRequest(
+                f"Job {job_id} is a {job.kind.value} job; only generation jobs can be run again",
+                param="job_id",
+                code="not_rerunnable",
+            )
+        image = await self.store.get_image(job_id) if job.image_mime else None
+        return await self.create(
+            JobRequest(
+                prompt=job.prompt,
+                model=job.model,
+                options=job.options,
+                image=image,
+                dialect=job.dialect,
+                owner=job.owner,
+                requested=job.requested,
+            )
+        )
+
+    async def activity(self) -> Activity:
+        """Jobs per hour over the last ACTIVITY_HOURS and timings of recent completions, shared by all viewers."""
+        now = self.clock.now()
+        cached = self._activity
+        if cached is not None:
+            age = now - cached[0]
+            if age < ACTIVITY_MAX_AGE_SECONDS and (cached[1] == self.version or age < ACTIVITY_REFRESH_SECONDS):
+                return cached[2]
+        version = self.version
+        since = (int(now // ACTIVITY_BUCKET) - ACTIVITY_HOURS + 1) * ACTIVITY_BUCKET
+        activity = await self.store.activity(since=since, recent=TIMING_SAMPLE)
+        self._activity = (now, version, activity)
+        return activity
 
     async def thumbnail(self, job: Job) -> str | None:
         """Path of the job's JPEG thumbnail, made from its video on first use."""
@@ -197,9 +284,17 @@ class JobService:
 
     # -- workers ----------------------------------------------------------------------------
 
-    async def poll(self, *, worker_id: str, wait: float) -> Claim | None:
+    async def poll(self, *, worker_id: str, wait: float, version: str | None = None) -> Claim | None:
         """Claim the oldest pending job, waiting up to `wait` seconds for one to be queued."""
-        self.workers.seen(worker_id, self.clock.now())
+        info = self.workers.seen(worker_id, self.clock.now(), version=version)
+        info.polling += 1
+        try:
+            return await self._poll(worker_id, wait)
+        finally:
+            info.polling -= 1
+            self.workers.seen(worker_id, self.clock.now())
+
+    async def _poll(self, worker_id: str, wait: float) -> Claim | None:
         deadline = time.monotonic() + min(wait, self.settings.max_poll_wait_seconds)
         while True:
             wake = self.dispatcher.register() if wait > 0 else None
@@ -207,6 +302,8 @@ class JobService:
                 claim = await self._claim(worker_id)
                 if claim is not None:
                     self.workers.claimed(worker_id, claim.job.id, self.clock.now())
+                    self.metrics.claimed(claim.job)
+                    self._changed()
                     return claim
                 remaining = deadline - time.monotonic()
                 if wake is None or remaining <= 0:
@@ -242,6 +339,7 @@ class JobService:
         if token and await self.store.release(claim.job.id, claim_token=token, now=self.clock.now()):
             self.workers.finished(claim.job.worker_id, claim.job.id)
             self.dispatcher.notify(1)
+            self._changed()
 
     async def check_report(self, job_id: str, claim_token: str | None) -> Job:
         """Fail fast, before a large upload is read, when the report could not be accepted anyway."""
@@ -257,6 +355,7 @@ class JobService:
         )
         if job.worker_id:
             self.workers.seen(job.worker_id, self.clock.now())
+        self._changed()
         return job
 
     async def progress(self, job_id: str, *, claim_token: str | None, progress: int | None) -> Job:
@@ -289,8 +388,10 @@ class JobService:
                 # The lease was lost while the file moved (e.g. the stale sweep ran): the file is no one's.
                 await asyncio.to_thread(self.storage.delete, job_id)
                 raise
-        self.workers.finished(job.worker_id, job.id)
+        self.workers.completed(job.worker_id, job.id)
+        self.metrics.completed(job, upload.size)
         self._in_background(self._after_completion(job))
+        self._changed()
         return job
 
     async def _after_completion(self, job: Job) -> None:
@@ -303,9 +404,15 @@ class JobService:
 
     async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode) -> Job:
         job = await self.store.fail(job_id, claim_token=claim_token, error=error, code=code, now=self.clock.now())
-        self.workers.finished(job.worker_id, job.id)
+        self._worker_failed(job)
+        self.metrics.failed(job)
         await asyncio.to_thread(self.storage.delete_source, job.id)
+        self._changed()
         return job
+
+    def _worker_failed(self, job: Job) -> None:
+        error = WorkerError(job.id, job.error_code or "worker_error", job.error or "", job.completed_at or 0.0)
+        self.workers.failed(job.worker_id, job.id, error)
 
     # -- maintenance ------------------------------------------------------------------------
 
@@ -315,8 +422,10 @@ class JobService:
             now=self.clock.now(),
             error=f"Worker stopped responding: no progress report for {minutes:g} minutes",
         )
+        self._changed(len(jobs))
         for job in jobs:
-            self.workers.finished(job.worker_id, job.id)
+            self._worker_failed(job)
+            self.metrics.failed(job)
             await asyncio.to_thread(self.storage.delete_source, job.id)
             log.warning("job %s failed: worker %s went silent", job.id, job.worker_id)
         return jobs
@@ -329,6 +438,7 @@ class JobService:
             for job_id in batch:
                 await asyncio.to_thread(self.storage.delete, job_id)
             expired.extend(batch)
+            self._changed(len(batch))
             if len(batch) < 500:
                 return expired
 

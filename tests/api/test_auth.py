@@ -7,6 +7,7 @@ another client's key, and the right one.
 
 from __future__ import annotations
 
+import base64
 import logging
 import subprocess
 import sys
@@ -201,6 +202,7 @@ CLIENT_ROUTES = [
     ),
     ClientRoute("GET /v1/videos", "list", _on_pending("GET", "/v1/videos")),
     ClientRoute("GET /jobs", "list", _on_pending("GET", "/jobs")),
+    ClientRoute("GET /jobs/{id}", "job", _on_pending("GET", "/jobs/{id}")),
 ]
 
 CLIENT_REFUSED = {
@@ -288,6 +290,26 @@ def test_listings_hold_only_the_callers_jobs(world: World) -> None:
     # A cursor from someone else's job does not open their listing either.
     other = next(iter(alices))
     assert_error(world.bob.get("/v1/videos", params={"after": other}), 400, "invalid_cursor")
+
+
+@pytest.mark.parametrize("action", ["cancel", "rerun", "image"])
+def test_job_actions_belong_to_the_jobs_owner(world: World, action: str) -> None:
+    image = base64.b64encode(PNG_1PX).decode()
+    job_id = str(create_job(world.alice, "mine", image=image)["id"])
+    call = Call("GET", f"/jobs/{job_id}/image") if action == "image" else Call("POST", f"/jobs/{job_id}/{action}")
+    before = world.snapshot(job_id)
+    for headers, code in CLIENT_REFUSED.values():
+        assert_unauthorized(call.send(world.anon, headers), code)
+    assert_error(call.send(world.anon, bearer(BOB)), 404, "job_not_found")
+    assert world.snapshot(job_id) == before, "a refused request changed something"
+    assert call.send(world.anon, bearer(ALICE)).status_code in (200, 201)
+
+
+@pytest.mark.parametrize("path", ["/stats", "/workers"])
+def test_operator_views_need_a_client_key(world: World, path: str) -> None:
+    for headers, code in CLIENT_REFUSED.values():
+        assert_unauthorized(world.anon.get(path, headers=headers), code)
+    assert world.alice.get(path).status_code == 200
 
 
 def test_health_and_root_stay_open(world: World) -> None:

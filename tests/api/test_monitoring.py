@@ -1,12 +1,13 @@
 from __future__ import annotations
 
 import base64
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
 
 from grok_imagine_api import __version__
-from support import PNG_1PX, assert_error, claim, create_job
+from support import PNG_1PX, ThreadServer, assert_error, claim, create_job, upload, wait_until
 
 
 @pytest.mark.parametrize("path", ["/", "/health"])
@@ -83,3 +84,111 @@ def test_openapi_schema_and_docs(client: httpx.Client) -> None:
     for path in ("/v1/videos/generations", "/v1/video/generations/{job_id}", "/extension/complete", "/jobs"):
         assert path in schema["paths"]
     assert client.get("/docs").status_code == 200
+
+
+@pytest.mark.parametrize(
+    ("accept", "redirected"),
+    [
+        ("text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8", True),
+        ("application/json", False),
+        ("*/*", False),
+        ("text/html, application/json", False),
+        (None, False),
+    ],
+)
+def test_root_sends_browsers_to_the_dashboard(client: httpx.Client, accept: str | None, redirected: bool) -> None:
+    headers = {"Accept": accept} if accept else {}
+    reply = client.get("/", headers=headers)
+    if redirected:
+        assert reply.status_code == 307
+        assert reply.headers["location"] == "/dashboard"
+    else:
+        assert reply.status_code == 200
+        assert reply.json()["status"] == "ok"
+
+
+def test_stats_counts_jobs_per_hour_and_median_timings(client: httpx.Client, server: ThreadServer) -> None:
+    for wait, generation in ((10, 30), (20, 50)):
+        job = create_job(client)
+        server.clock.advance(wait)
+        lease = claim(client)
+        server.clock.advance(generation)
+        assert upload(client, job["id"], token=lease["claim_token"]).status_code == 200
+    failing = create_job(client)
+    lease = claim(client)
+    client.post("/extension/error", json={"job_id": failing["id"], "claim_token": lease["claim_token"], "error": "x"})
+    create_job(client)
+    stats = client.get("/stats").json()
+    assert stats["jobs"] == {"pending": 1, "processing": 0, "completed": 2, "failed": 1}
+    assert stats["median_queue_wait_seconds"] == 15
+    assert stats["median_generation_seconds"] == 40
+    assert stats["timing_sample"] == 2
+    assert len(stats["per_hour"]) == 24
+    hour = stats["per_hour"][-1]
+    assert hour["start"] <= server.clock.now() < hour["start"] + 3600
+    assert (hour["created"], hour["completed"], hour["failed"]) == (4, 2, 1)
+    assert all(b["created"] == 0 for b in stats["per_hour"][:-1])
+    # A day later, the old hour has left the chart.
+    server.clock.advance(86400)
+    later = client.get("/stats").json()
+    assert sum(b["created"] for b in later["per_hour"]) == 0
+
+
+def test_stats_version_moves_with_every_change(client: httpx.Client) -> None:
+    versions = [client.get("/stats").json()["version"]]
+    job = create_job(client)
+    versions.append(client.get("/stats").json()["version"])
+    lease = claim(client)
+    versions.append(client.get("/stats").json()["version"])
+    client.post("/extension/progress", json={"job_id": job["id"], "claim_token": lease["claim_token"], "progress": 5})
+    versions.append(client.get("/stats").json()["version"])
+    client.post(f"/jobs/{job['id']}/cancel")
+    versions.append(client.get("/stats").json()["version"])
+    assert versions == sorted(set(versions)), versions
+    assert client.get("/stats").json()["version"] == versions[-1]
+
+
+def test_workers_show_state_version_current_job_and_recent_errors(client: httpx.Client) -> None:
+    first = create_job(client)
+    lease = claim(client, client_id="chrome-1", version="extension/1.2.3")
+    report = {"job_id": first["id"], "claim_token": lease["claim_token"]}
+    client.post("/extension/progress", json={**report, "progress": 42})
+    worker = client.get("/workers").json()["data"][0]
+    assert worker["client_id"] == "chrome-1"
+    assert worker["version"] == "extension/1.2.3"
+    assert worker["state"] == "busy"
+    assert worker["current_job_id"] == first["id"]
+    assert worker["current_job_progress"] == 42
+    client.post("/extension/error", json={**report, "error": "Content Moderated", "code": "moderated"})
+    worker = client.get("/workers").json()["data"][0]
+    assert worker["state"] == "idle"
+    assert worker["current_job_id"] is None
+    assert (worker["jobs_claimed"], worker["jobs_completed"], worker["jobs_failed"]) == (1, 0, 1)
+    assert worker["recent_errors"][0]["job_id"] == first["id"]
+    assert worker["recent_errors"][0]["code"] == "moderated"
+    assert worker["recent_errors"][0]["message"] == "Content Moderated"
+
+
+def test_a_worker_in_a_long_poll_is_waiting(server: ThreadServer) -> None:
+    with server.client() as waiting, server.client() as watcher, ThreadPoolExecutor(1) as pool:
+        poll = pool.submit(waiting.get, "/extension/poll", params={"client_id": "patient", "wait": 10})
+
+        def state() -> str | None:
+            listed = watcher.get("/workers").json()["data"]
+            return listed[0]["state"] if listed else None
+
+        wait_until(lambda: state() == "waiting")
+        create_job(watcher)
+        assert poll.result(timeout=10).status_code == 200
+        assert state() == "busy"
+
+
+def test_stats_catch_up_with_changes_within_seconds(client: httpx.Client, server: ThreadServer) -> None:
+    assert client.get("/stats").json()["per_hour"][-1]["completed"] == 0
+    job = create_job(client)
+    lease = claim(client)
+    upload(client, job["id"], token=lease["claim_token"])
+    server.clock.advance(2)
+    stats = client.get("/stats").json()
+    assert stats["per_hour"][-1]["completed"] == 1
+    assert stats["timing_sample"] == 1

@@ -83,6 +83,7 @@ async def hello(request: Request) -> dict[str, Any]:
 async def poll(
     request: Request,
     client_id: str | None = Query(None, max_length=200),
+    version: str | None = Query(None, max_length=100, description="the worker's own version, shown to operators"),
     mode: str = Query("video"),
     wait: float = Query(0, ge=0, description="Long-poll: seconds to wait for a job (capped at 30)"),
 ) -> Response | dict[str, Any]:
@@ -90,7 +91,7 @@ async def poll(
         raise InvalidRequest(f"Unsupported mode {mode!r}; this server only has video jobs", param="mode")
     svc = service(request)
     worker_id = client_id or f"anonymous@{request.client.host if request.client else 'unknown'}"
-    polling = asyncio.ensure_future(svc.poll(worker_id=worker_id, wait=wait))
+    polling = asyncio.ensure_future(svc.poll(worker_id=worker_id, wait=wait, version=version))
     if wait > 0:
         # A worker that hangs up while waiting must not be handed a job it will never see.
         hangup = asyncio.ensure_future(_wait_for_disconnect(request))

@@ -6,6 +6,19 @@ from typing import Protocol
 
 from ..domain.jobs import Claim, ErrorCode, InputImage, Job, JobStatus, NewJob, Produced
 
+ACTIVITY_BUCKET = 3600.0
+
+
+@dataclass(frozen=True)
+class Activity:
+    """Jobs created, completed and failed per ACTIVITY_BUCKET since a time, and timings of recent completions."""
+
+    created: dict[int, int]
+    completed: dict[int, int]
+    failed: dict[int, int]
+    queue_waits: list[float]
+    generation_times: list[float]
+
 
 @dataclass(frozen=True)
 class IdempotencyRecord:
@@ -38,8 +51,10 @@ class JobStore(Protocol):
         after_seq: int | None = None,
         ascending: bool = False,
         owner: str | None = None,
+        text: str | None = None,
     ) -> list[Job]:
-        """Jobs not deleted, by creation order; `owner=None` means every owner."""
+        """Jobs not deleted, by creation order; `owner=None` means every owner; `text` matches the prompt
+        (a case-insensitive substring) or the exact id."""
         ...
 
     async def claim(self, *, worker_id: str, lease_seconds: float, now: float) -> Claim | None: ...
@@ -69,6 +84,10 @@ class JobStore(Protocol):
     async def jobs_keeping_files(self, job_ids: list[str]) -> set[str]: ...
 
     async def delete(self, job_id: str, *, now: float) -> Job: ...
+
+    async def cancel(self, job_id: str, *, now: float) -> Job | None: ...
+
+    async def activity(self, *, since: float, recent: int) -> Activity: ...
 
     async def idempotency_begin(
         self, scope: str, key: str, fingerprint: str, now: float

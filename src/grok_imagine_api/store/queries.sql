@@ -95,6 +95,26 @@ SET deleted_at = :now, updated_at = :now,
 WHERE id = :id AND deleted_at IS NULL
 RETURNING *;
 
+-- name: cancel_job
+UPDATE jobs
+SET status = 'failed', error_code = 'cancelled', error = 'Cancelled by the client', completed_at = :now,
+    updated_at = :now, lease_expires_at = NULL
+WHERE id = :id AND deleted_at IS NULL AND status IN ('pending', 'processing')
+RETURNING *;
+
+-- name: created_per_bucket
+SELECT CAST((created_at - :since) / :bucket AS INTEGER) AS bucket, count(*) AS n
+FROM jobs WHERE created_at >= :since GROUP BY bucket;
+
+-- name: finished_per_bucket
+SELECT CAST((completed_at - :since) / :bucket AS INTEGER) AS bucket, status, count(*) AS n
+FROM jobs WHERE completed_at >= :since GROUP BY bucket, status;
+
+-- name: recent_timings
+-- Queue wait and generation time of the latest completed jobs, newest first.
+SELECT claimed_at - created_at AS wait, completed_at - claimed_at AS generation
+FROM jobs WHERE status = 'completed' ORDER BY seq DESC LIMIT :limit;
+
 -- name: get_idempotency
 SELECT fingerprint, status_code, response, created_at FROM idempotency_keys WHERE scope = :scope AND key = :key;
 

@@ -8,6 +8,7 @@ import contextlib
 import functools
 import json
 import logging
+import re
 import sqlite3
 import time
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from ..domain.jobs import (
     check_worker_report,
     new_claim_token,
 )
-from .base import IdempotencyRecord
+from .base import ACTIVITY_BUCKET, Activity, IdempotencyRecord
 from .queries import QUERIES
 from .schema import migrate
 
@@ -37,6 +38,7 @@ T = TypeVar("T")
 log = logging.getLogger("grok_imagine_api")
 
 _SEQ_MAX = 2**63 - 1
+JOB_ID = re.compile(r"job_[0-9a-f]{24}")
 BUSY_SECONDS = 10.0
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
@@ -289,9 +291,17 @@ class SqliteJobStore:
         after_seq: int | None = None,
         ascending: bool = False,
         owner: str | None = None,
+        text: str | None = None,
     ) -> list[Job]:
         conditions = ["deleted_at IS NULL"]
         params: dict[str, Any] = {"limit": limit}
+        if text and JOB_ID.fullmatch(text):
+            conditions.append("id = :text")  # a pasted id: one index lookup instead of a scan of every prompt
+            params["text"] = text
+        elif text:
+            conditions.append("(prompt LIKE :like ESCAPE '\\' OR id = :text)")
+            params["like"] = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+            params["text"] = text
         if owner is not None:
             conditions.append("owner = :owner")
             params["owner"] = owner
@@ -428,6 +438,33 @@ class SqliteJobStore:
             return row_to_job(row)
 
         return await self._write(delete)
+
+    async def cancel(self, job_id: str, *, now: float) -> Job | None:
+        """Stop a queued or running job (failed, code `cancelled`), keeping it listed; None if it had finished."""
+
+        def cancel(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute(QUERIES["cancel_job"], {"id": job_id, "now": now}).fetchone()
+            return row_to_job(row) if row else None
+
+        return await self._write(cancel)
+
+    async def activity(self, *, since: float, recent: int) -> Activity:
+        def read(conn: sqlite3.Connection) -> Activity:
+            params = {"since": since, "bucket": ACTIVITY_BUCKET}
+            created = {row["bucket"]: row["n"] for row in conn.execute(QUERIES["created_per_bucket"], params)}
+            finished = {
+                (row["bucket"], row["status"]): row["n"] for row in conn.execute(QUERIES["finished_per_bucket"], params)
+            }
+            timings = conn.execute(QUERIES["recent_timings"], {"limit": recent}).fetchall()
+            return Activity(
+                created=created,
+                completed={bucket: n for (bucket, status), n in finished.items() if status == "completed"},
+                failed={bucket: n for (bucket, status), n in finished.items() if status == "failed"},
+                queue_waits=[row["wait"] for row in timings if row["wait"] is not None],
+                generation_times=[row["generation"] for row in timings if row["generation"] is not None],
+            )
+
+        return await self._run_read(read)
 
     async def idempotency_begin(self, scope: str, key: str, fingerprint: str, now: float) -> IdempotencyRecord | None:
         """Reserve `key`, or return the record already there (finished, or still in flight)."""

@@ -1,0 +1,139 @@
+"""Prometheus metrics: job events the service records, request latency per route, and scrape-time gauges."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Mapping
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.gc_collector import GCCollector
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .domain.jobs import ErrorCode, Job, JobStatus
+from .worker.registry import WorkerInfo
+
+# A `<name>_created` timestamp beside every counter and histogram series doubles the series for little use,
+# and makes `grok_imagine_jobs_created_created`. This switch is process-wide in prometheus_client.
+prometheus_client.disable_created_metrics()  # type: ignore[no-untyped-call]
+
+PREFIX = "grok_imagine_"
+QUEUE_WAIT_BUCKETS = (0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600)
+GENERATION_BUCKETS = (5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 300, 600, 900, 1800)
+# Requests take milliseconds, except long polls (up to 30 s) and streamed uploads.
+REQUEST_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60)
+# Any other method (clients may send anything) is counted as "other": label values stay few.
+METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
+UNMATCHED = "unmatched"
+
+
+class Metrics:
+    """Every metric of one app, on a registry of its own (tests build many apps in one process)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        GCCollector(registry=self.registry)
+        on = self.registry
+        self.jobs_created = Counter(PREFIX + "jobs_created", "Jobs created", registry=on)
+        self.jobs_completed = Counter(PREFIX + "jobs_completed", "Jobs completed with a video", registry=on)
+        self.jobs_failed = Counter(PREFIX + "jobs_failed", "Jobs failed, by error code", ["code"], registry=on)
+        self.upload_bytes = Counter(PREFIX + "upload_bytes", "Video bytes received from workers", registry=on)
+        self.queue_wait = Histogram(
+            PREFIX + "queue_wait_seconds",
+            "From a job's creation to its claim by a worker",
+            buckets=QUEUE_WAIT_BUCKETS,
+            registry=on,
+        )
+        self.generation = Histogram(
+            PREFIX + "generation_seconds",
+            "From a job's claim to its completion",
+            buckets=GENERATION_BUCKETS,
+            registry=on,
+        )
+        self.queue_depth = Gauge(PREFIX + "queue_depth", "Jobs in each state", ["state"], registry=on)
+        self.workers_online = Gauge(PREFIX + "workers_online", "Workers seen recently", registry=on)
+        self.workers_busy = Gauge(PREFIX + "workers_busy", "Workers holding a job", registry=on)
+        self.request_seconds = Histogram(
+            PREFIX + "http_request_duration_seconds",
+            "HTTP request latency by method, route template and status class",
+            ["method", "route", "status"],
+            buckets=REQUEST_BUCKETS,
+            registry=on,
+        )
+        for code in ErrorCode:
+            self.jobs_failed.labels(code.value)
+        self._request_series: dict[tuple[str, str, int], Histogram] = {}
+
+    # -- job events (JobService) -------------------------------------------------------------
+
+    def created(self) -> None:
+        self.jobs_created.inc()
+
+    def claimed(self, job: Job) -> None:
+        if job.claimed_at is not None:
+            self.queue_wait.observe(max(0.0, job.claimed_at - job.created_at))
+
+    def completed(self, job: Job, video_bytes: int) -> None:
+        self.jobs_completed.inc()
+        self.upload_bytes.inc(video_bytes)
+        if job.claimed_at is not None and job.completed_at is not None:
+            self.generation.observe(max(0.0, job.completed_at - job.claimed_at))
+
+    def failed(self, job: Job) -> None:
+        self.jobs_failed.labels(job.error_code or ErrorCode.WORKER_ERROR.value).inc()
+
+    # -- scrape time ---------------------------------------------------------------------------
+
+    def refresh(self, counts: Mapping[JobStatus, int], workers: Iterable[WorkerInfo]) -> None:
+        for status in JobStatus:
+            self.queue_depth.labels(status.value).set(counts.get(status, 0))
+        listed = list(workers)
+        self.workers_online.set(len(listed))
+        self.workers_busy.set(sum(1 for info in listed if info.state == "busy"))
+
+    def exposition(self) -> bytes:
+        return prometheus_client.generate_latest(self.registry)
+
+    # -- requests ------------------------------------------------------------------------------
+
+    def request(self, method: str, route: object, status: int, seconds: float) -> None:
+        """One finished request; `route` is what routing left in scope["route"] (None when nothing matched)."""
+        path = getattr(route, "path", None) or UNMATCHED
+        if method not in METHODS:
+            method = "other"
+        key = (method, path, status // 100)
+        series = self._request_series.get(key)
+        if series is None:
+            # labels() takes a lock and builds a tuple each call: look each series up once.
+            series = self._request_series[key] = self.request_seconds.labels(method, path, f"{status // 100}xx")
+        series.observe(seconds)
+
+
+class MetricsMiddleware:
+    """Times every HTTP request and files it under its route template, never its raw path."""
+
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = 500
+
+        async def capture(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, capture)
+        finally:
+            self.metrics.request(scope["method"], scope.get("route"), status, time.perf_counter() - started)
