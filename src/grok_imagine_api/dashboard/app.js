@@ -1,0 +1,712 @@
+// The dashboard: plain JavaScript, no build step, no third-party code.
+// Every piece of text from the server goes into the page through textContent (see h()), never as HTML.
+
+const KEY_STORAGE = "grok-imagine-api.key";
+const STATES = ["pending", "processing", "completed", "failed"];
+const ASPECTS = ["16:9", "9:16", "1:1", "3:2", "2:3"];
+const RESOLUTIONS = ["720p", "480p"];
+const DURATIONS = [6, 10];
+const PRESETS = ["normal", "fun", "spicy", "custom"];
+const PAGE_SIZE = 50;
+const LIVE_MS = 2000;
+const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
+
+const main = document.getElementById("main");
+
+// ---- DOM ----------------------------------------------------------------------------------
+
+function h(tag, props = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [name, value] of Object.entries(props)) {
+    if (value === undefined || value === null || value === false) continue;
+    if (name.startsWith("on")) node.addEventListener(name.slice(2), value);
+    else if (name === "class") node.className = value;
+    else if (name === "dataset") Object.assign(node.dataset, value);
+    // Styles go through the CSSOM: the page's Content-Security-Policy forbids style attributes.
+    else if (name === "style") Object.assign(node.style, value);
+    else if (name in node && typeof value !== "string") node[name] = value;
+    else node.setAttribute(name, value === true ? "" : String(value));
+  }
+  append(node, children);
+  return node;
+}
+
+function append(node, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === undefined || child === null || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+  return node;
+}
+
+// Like replaceChildren, but skipping null, undefined and false (so conditional parts can be written inline).
+function put(node, ...children) {
+  node.replaceChildren();
+  return append(node, children);
+}
+
+function link(path, ...children) {
+  return h("a", { href: path, "data-nav": true }, ...children);
+}
+
+// ---- formatting ---------------------------------------------------------------------------
+
+function ago(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  const delta = Math.max(0, Date.now() / 1000 - seconds);
+  if (delta < 5) return "just now";
+  if (delta < 60) return `${Math.floor(delta)} s ago`;
+  if (delta < 3600) return `${Math.floor(delta / 60)} min ago`;
+  if (delta < 86400) return `${Math.floor(delta / 3600)} h ago`;
+  return `${Math.floor(delta / 86400)} d ago`;
+}
+
+function when(seconds) {
+  return seconds ? new Date(seconds * 1000).toLocaleString() : "—";
+}
+
+function duration(seconds) {
+  if (seconds === null || seconds === undefined) return "—";
+  if (seconds < 1) return `${Math.round(seconds * 1000)} ms`;
+  if (seconds < 90) return `${seconds.toFixed(1)} s`;
+  if (seconds < 5400) return `${(seconds / 60).toFixed(1)} min`;
+  return `${(seconds / 3600).toFixed(1)} h`;
+}
+
+function bytes(n) {
+  if (!n) return "—";
+  const units = ["B", "KB", "MB", "GB"];
+  let i = 0;
+  while (n >= 1024 && i < units.length - 1) {
+    n /= 1024;
+    i += 1;
+  }
+  return `${n.toFixed(i ? 1 : 0)} ${units[i]}`;
+}
+
+function optionsText(options) {
+  const parts = [options.aspect_ratio, options.resolution, options.duration && `${options.duration}s`, options.mode];
+  return parts.filter(Boolean).join(" · ") || "defaults";
+}
+
+function stateLabel(job) {
+  if (job.status === "failed" && job.error_code === "cancelled") return "cancelled";
+  if (job.video_expired) return "expired";
+  return job.status;
+}
+
+function badge(job) {
+  const label = stateLabel(job);
+  return h("span", { class: `badge ${label}` }, label);
+}
+
+function progressBar(percent, label) {
+  const bar = h("div", { class: "progress", role: "progressbar", "aria-valuemin": 0, "aria-valuemax": 100 });
+  bar.setAttribute("aria-valuenow", String(percent));
+  bar.append(h("div", { class: "fill", style: { width: `${Math.max(0, Math.min(100, percent))}%` } }));
+  bar.append(h("span", {}, label ?? `${percent}%`));
+  return bar;
+}
+
+// ---- the API ------------------------------------------------------------------------------
+
+class ApiError extends Error {
+  constructor(status, body) {
+    const error = (body && body.error) || {};
+    super(error.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = error.code || null;
+  }
+}
+
+let sessionKey = null;
+
+function currentKey() {
+  return sessionKey ?? localStorage.getItem(KEY_STORAGE);
+}
+
+async function api(path, options = {}) {
+  const headers = { Accept: "application/json", ...(options.headers || {}) };
+  const key = currentKey();
+  if (key) headers.Authorization = `Bearer ${key}`;
+  let body = options.body;
+  if (options.json !== undefined) {
+    headers["Content-Type"] = "application/json";
+    body = JSON.stringify(options.json);
+  }
+  const reply = await fetch(path, { method: options.method || "GET", headers, body, cache: "no-store" });
+  if (reply.status === 401) {
+    const problem = await reply.json().catch(() => null);
+    askForKey(key ? "The saved key was refused: " + new ApiError(401, problem).message : null);
+    throw new ApiError(401, problem);
+  }
+  if (!reply.ok) throw new ApiError(reply.status, await reply.json().catch(() => null));
+  if (options.raw) return reply;
+  return reply.status === 204 ? null : reply.json();
+}
+
+// ---- the API key dialog ---------------------------------------------------------------------
+
+const keyDialog = document.getElementById("key-dialog");
+const keyButton = document.getElementById("key-button");
+
+function askForKey(reason) {
+  document.getElementById("key-reason").textContent = reason || "This server requires an API key.";
+  keyButton.hidden = false;
+  if (!keyDialog.open) keyDialog.showModal();
+  document.getElementById("key-input").focus();
+}
+
+document.getElementById("key-form").addEventListener("submit", (event) => {
+  event.preventDefault();
+  const key = document.getElementById("key-input").value.trim();
+  if (!key) return;
+  sessionKey = key;
+  if (document.getElementById("key-remember").checked) localStorage.setItem(KEY_STORAGE, key);
+  document.getElementById("key-input").value = "";
+  keyDialog.close();
+  render();
+});
+
+document.getElementById("key-forget").addEventListener("click", () => {
+  localStorage.removeItem(KEY_STORAGE);
+  sessionKey = null;
+  document.getElementById("key-input").value = "";
+  document.getElementById("key-reason").textContent = "The saved key was removed from this browser.";
+});
+
+keyButton.addEventListener("click", () => askForKey("Enter a different API key, or forget the saved one."));
+if (currentKey()) keyButton.hidden = false;
+
+// ---- live updates ---------------------------------------------------------------------------
+// One cheap request every 2 s (/stats: counts and a change counter); pages reload their data only
+// when the counter moved. Paused while the tab is hidden.
+
+const live = { version: null, listeners: new Set(), timer: null, stats: null };
+const liveBadge = document.getElementById("live");
+
+async function tick() {
+  clearTimeout(live.timer);
+  if (document.hidden) return;
+  try {
+    const stats = await api("/stats");
+    live.stats = stats;
+    const changed = stats.version !== live.version;
+    live.version = stats.version;
+    liveBadge.textContent = "live";
+    liveBadge.className = "live on";
+    for (const listener of live.listeners) listener(stats, changed);
+  } catch (error) {
+    liveBadge.textContent = error.status === 401 ? "needs a key" : "offline";
+    liveBadge.className = "live off";
+  }
+  live.timer = setTimeout(tick, LIVE_MS);
+}
+
+document.addEventListener("visibilitychange", () => document.hidden || tick());
+
+function onLive(listener) {
+  live.listeners.add(listener);
+  return () => live.listeners.delete(listener);
+}
+
+// ---- routing --------------------------------------------------------------------------------
+
+let leavePage = () => {};
+
+document.addEventListener("click", (event) => {
+  const anchor = event.target.closest("a[data-nav]");
+  if (!anchor || event.ctrlKey || event.metaKey || event.shiftKey || event.button !== 0) return;
+  event.preventDefault();
+  navigate(anchor.getAttribute("href"));
+});
+
+window.addEventListener("popstate", () => render());
+
+function navigate(path) {
+  if (path !== location.pathname + location.search) history.pushState(null, "", path);
+  render();
+}
+
+function render() {
+  leavePage();
+  leavePage = () => {};
+  const path = location.pathname.replace(/\/+$/, "");
+  const job = path.match(/^\/dashboard\/jobs\/([^/]+)$/);
+  let page = "jobs";
+  if (job) {
+    page = "job";
+    leavePage = jobPage(decodeURIComponent(job[1]));
+  } else if (path === "/dashboard/new") {
+    page = "new";
+    leavePage = newPage();
+  } else if (path === "/dashboard/workers") {
+    page = "workers";
+    leavePage = workersPage();
+  } else {
+    leavePage = jobsPage();
+  }
+  for (const anchor of document.querySelectorAll("nav a")) {
+    anchor.classList.toggle("active", anchor.dataset.page === page || (page === "job" && anchor.dataset.page === "jobs"));
+  }
+  tick();
+}
+
+function show(...children) {
+  put(main, children);
+}
+
+function problem(error) {
+  return h("p", { class: "error", role: "alert" }, error.message || String(error));
+}
+
+// ---- jobs: overview and table ------------------------------------------------------------------
+
+function jobsPage() {
+  const query = new URLSearchParams(location.search);
+  const view = { status: query.get("status") || "", q: query.get("q") || "", cursors: [null], loading: false };
+
+  const cards = h("section", { class: "cards", "aria-label": "Queue overview" });
+  const chart = h("section", { class: "chart", "aria-label": "Jobs per hour, last 24 hours" });
+  const search = h("input", {
+    type: "search",
+    placeholder: "Search prompts or paste a job id",
+    value: view.q,
+    "aria-label": "Search",
+  });
+  const filters = h("div", { class: "filters", role: "group", "aria-label": "Filter by state" });
+  const tbody = h("tbody");
+  const pager = h("div", { class: "pager" });
+  const note = h("p", { class: "muted" });
+
+  for (const state of ["", ...STATES]) {
+    filters.append(
+      h("button", {
+        type: "button",
+        class: state === view.status ? "chip active" : "chip",
+        dataset: { state },
+        onclick: () => {
+          view.status = state;
+          restart();
+        },
+      }, state || "all", h("span", { class: "count", dataset: { count: state || "all" } })),
+    );
+  }
+  let typing = null;
+  search.addEventListener("input", () => {
+    clearTimeout(typing);
+    typing = setTimeout(() => {
+      view.q = search.value.trim();
+      restart();
+    }, 250);
+  });
+
+  function restart() {
+    view.cursors = [null];
+    const params = new URLSearchParams();
+    if (view.status) params.set("status", view.status);
+    if (view.q) params.set("q", view.q);
+    history.replaceState(null, "", "/dashboard" + (params.size ? "?" + params : ""));
+    for (const chip of filters.children) chip.classList.toggle("active", chip.dataset.state === view.status);
+    load();
+  }
+
+  async function load() {
+    const params = new URLSearchParams({ limit: String(PAGE_SIZE) });
+    if (view.status) params.set("status", view.status);
+    if (view.q) params.set("q", view.q);
+    const cursor = view.cursors[view.cursors.length - 1];
+    if (cursor) params.set("cursor", cursor);
+    try {
+      const page = await api("/jobs?" + params);
+      drawRows(page);
+    } catch (error) {
+      put(tbody, h("tr", {}, h("td", { colspan: 6 }, problem(error))));
+    }
+  }
+
+  function drawRows(page) {
+    if (!page.data.length) {
+      const empty = view.q || view.status ? "No jobs match." : "No jobs yet. Create one under New video.";
+      put(tbody, h("tr", {}, h("td", { colspan: 6, class: "empty" }, empty)));
+    } else {
+      put(tbody, ...page.data.map(row));
+    }
+    const pageNumber = view.cursors.length;
+    put(pager, 
+      h("button", {
+        type: "button",
+        disabled: pageNumber === 1,
+        onclick: () => {
+          view.cursors.pop();
+          load();
+        },
+      }, "← Newer"),
+      h("span", { class: "muted" }, `Page ${pageNumber}`),
+      h("button", {
+        type: "button",
+        disabled: !page.has_more,
+        onclick: () => {
+          view.cursors.push(page.next_cursor);
+          load();
+        },
+      }, "Older →"),
+    );
+  }
+
+  function row(job) {
+    const progress =
+      job.status === "processing"
+        ? progressBar(job.progress)
+        : job.status === "pending"
+          ? h("span", { class: "muted" }, "queued")
+          : job.status === "failed"
+            ? h("span", { class: "muted", title: job.error || "" }, job.error_code || "failed")
+            : h("span", { class: "muted" }, job.produced?.seconds ? duration(job.produced.seconds) : "done");
+    return h(
+      "tr",
+      { dataset: { job: job.id } },
+      h("td", {}, badge(job)),
+      h("td", { class: "prompt" }, link(`/dashboard/jobs/${encodeURIComponent(job.id)}`, job.prompt)),
+      h("td", {}, progress),
+      h("td", { class: "muted" }, optionsText(job.options), job.has_image ? " · image" : ""),
+      h("td", { class: "muted", title: when(job.created) }, ago(job.created)),
+      h("td", { class: "muted mono" }, job.worker_id || ""),
+    );
+  }
+
+  function drawStats(stats) {
+    const jobs = stats.jobs;
+    const hour = stats.per_hour[stats.per_hour.length - 1] || { created: 0, completed: 0, failed: 0 };
+    const card = (label, value, detail, cls = "") => h("div", { class: `card ${cls}` }, h("div", { class: "value" }, value), h("div", { class: "label" }, label), detail ? h("div", { class: "detail muted" }, detail) : null);
+    put(cards, 
+      card("queued", jobs.pending, null, "pending"),
+      card("processing", jobs.processing, null, "processing"),
+      card("completed", jobs.completed, null, "completed"),
+      card("failed", jobs.failed, null, "failed"),
+      card("workers online", stats.workers.online, `${stats.workers.busy} busy · ${stats.workers.waiting} waiting`),
+      card("median queue wait", duration(stats.median_queue_wait_seconds), `last ${stats.timing_sample} completed`),
+      card("median generation", duration(stats.median_generation_seconds), `last ${stats.timing_sample} completed`),
+      card("this hour", `${hour.completed}`, `completed · ${hour.created} created · ${hour.failed} failed`),
+    );
+    const peak = Math.max(1, ...stats.per_hour.map((b) => b.completed + b.failed));
+    put(chart, 
+      h("h2", {}, "Jobs per hour ", h("span", { class: "muted" }, "(last 24 h: completed and failed)")),
+      h("div", { class: "bars" }, stats.per_hour.map((bucket) => {
+        const start = new Date(bucket.start * 1000);
+        const label = `${start.getHours()}:00 — ${bucket.completed} completed, ${bucket.failed} failed, ${bucket.created} created`;
+        return h("div", { class: "bar", title: label },
+          h("div", { class: "failed", style: { height: `${(bucket.failed / peak) * 100}%` } }),
+          h("div", { class: "completed", style: { height: `${(bucket.completed / peak) * 100}%` } }));
+      })),
+    );
+    let total = 0;
+    for (const state of STATES) {
+      total += jobs[state];
+      const count = filters.querySelector(`[data-count="${state}"]`);
+      if (count) count.textContent = String(jobs[state]);
+    }
+    filters.querySelector('[data-count="all"]').textContent = String(total);
+  }
+
+  show(
+    h("h1", {}, "Jobs"),
+    cards,
+    chart,
+    h("section", { class: "panel" },
+      h("div", { class: "toolbar" }, filters, search),
+      h("table", { class: "jobs" },
+        h("thead", {}, h("tr", {}, ["State", "Prompt", "Progress", "Options", "Created", "Worker"].map((t) => h("th", {}, t)))),
+        tbody),
+      pager,
+      note),
+  );
+  tbody.append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "Loading…")));
+  load();
+  if (live.stats) drawStats(live.stats);
+  return onLive((stats, changed) => {
+    drawStats(stats);
+    if (changed) load();
+  });
+}
+
+// ---- one job ----------------------------------------------------------------------------------
+
+function jobPage(jobId) {
+  let imageUrl = null;
+  let shownVideo = null;
+  let job = null;
+  const actions = h("div", { class: "actions" });
+  const status = h("div", { class: "status-line" });
+  const media = h("div", { class: "media" });
+  const facts = h("dl", { class: "facts" });
+  const message = h("div");
+
+  async function load() {
+    try {
+      job = await api(`/jobs/${encodeURIComponent(jobId)}`);
+      draw();
+    } catch (error) {
+      if (error.status === 404 && job) job = { ...job, deleted: true };
+      show(link("/dashboard", "← All jobs"), h("h1", {}, "Job"), problem(error));
+    }
+  }
+
+  async function act(label, work) {
+    put(message, );
+    try {
+      await work();
+    } catch (error) {
+      put(message, problem(error));
+    }
+  }
+
+  // Seed-shaped jobs name their future video URL from the start: only a completed job has a file there.
+  const playable = () => job.status === "completed" && !job.video_expired && job.video_url;
+
+  function draw() {
+    const running = job.status === "pending" || job.status === "processing";
+    put(status, 
+      badge(job),
+      job.status === "processing" ? progressBar(job.progress) : null,
+      job.status === "pending" ? h("span", { class: "muted" }, "waiting for a worker") : null,
+    );
+    put(actions, 
+      running
+        ? h("button", {
+            type: "button",
+            class: "danger",
+            onclick: () => act("cancel", async () => {
+              job = await api(`/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST" });
+              draw();
+            }),
+          }, "Cancel")
+        : null,
+      h("button", {
+        type: "button",
+        onclick: () => act("rerun", async () => {
+          const again = await api(`/jobs/${encodeURIComponent(job.id)}/rerun`, { method: "POST" });
+          navigate(`/dashboard/jobs/${encodeURIComponent(again.id)}`);
+        }),
+      }, "Run again"),
+      playable() ? h("a", { class: "button", href: job.video_url, download: `${job.id}.mp4` }, "Download") : null,
+      h("button", {
+        type: "button",
+        class: "danger subtle",
+        onclick: () => act("delete", async () => {
+          if (!confirm(`Delete job ${job.id} and its video? This cannot be undone.`)) return;
+          await api(`/v1/videos/${encodeURIComponent(job.id)}`, { method: "DELETE" });
+          navigate("/dashboard");
+        }),
+      }, "Delete"),
+    );
+    drawMedia();
+    const asked = Object.entries(job.requested || {}).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`);
+    const produced = job.produced
+      ? [job.produced.width && `${job.produced.width}×${job.produced.height}`, job.produced.seconds && duration(job.produced.seconds), job.produced.fps && `${job.produced.fps} fps`, bytes(job.video_size)].filter(Boolean).join(" · ")
+      : "—";
+    const rows = [
+      ["Id", h("span", { class: "mono" }, job.id)],
+      ["Options", optionsText(job.options)],
+      ["Asked", asked.length ? asked.join(", ") : "—"],
+      ["Produced", produced],
+      ["Model", job.model],
+      ["Error", job.error ? h("span", {}, h("code", {}, job.error_code || "error"), " ", job.error) : "—"],
+      ["Created", when(job.created)],
+      ["Claimed", when(job.claimed_at)],
+      ["Finished", when(job.completed_at)],
+      ["Queue wait", job.claimed_at ? duration(job.claimed_at - job.created) : "—"],
+      ["Generation", job.claimed_at && job.completed_at ? duration(job.completed_at - job.claimed_at) : "—"],
+      ["Worker", job.worker_id || "—"],
+      ["Attempts", job.attempts],
+      ["API", `${job.dialect} · ${job.kind}`],
+    ];
+    put(facts, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  }
+
+  function drawMedia() {
+    const parts = [];
+    if (job.has_image) {
+      const img = h("img", { alt: "Input image", class: "input-image" });
+      if (imageUrl) img.src = imageUrl;
+      else
+        api(`/jobs/${encodeURIComponent(job.id)}/image`, { raw: true, headers: { Accept: "image/*" } })
+          .then((reply) => reply.blob())
+          .then((blob) => {
+            imageUrl = URL.createObjectURL(blob);
+            img.src = imageUrl;
+          })
+          .catch(() => img.replaceWith(h("p", { class: "muted" }, "The input image could not be loaded.")));
+      parts.push(h("figure", {}, img, h("figcaption", {}, "Input image")));
+    }
+    if (playable()) {
+      // Keep the same element across refreshes so playback is not interrupted.
+      if (!shownVideo) {
+        shownVideo = h("video", { controls: true, preload: "metadata", playsInline: true, loop: true, src: job.video_url });
+      }
+      parts.push(h("figure", {}, shownVideo, h("figcaption", {}, "Result")));
+    } else if (job.video_expired) {
+      parts.push(h("p", { class: "muted" }, "The video expired and was deleted."));
+    }
+    put(media, ...parts);
+  }
+
+  show(
+    link("/dashboard", "← All jobs"),
+    h("h1", { class: "prompt-title" }, "Loading…"),
+    status,
+    actions,
+    message,
+    media,
+    facts,
+  );
+  load().then(() => {
+    if (job) main.querySelector(".prompt-title").textContent = job.prompt;
+  });
+  const stop = onLive((_stats, changed) => {
+    if (changed && job && (job.status === "pending" || job.status === "processing")) load();
+  });
+  return () => {
+    stop();
+    if (imageUrl) URL.revokeObjectURL(imageUrl);
+  };
+}
+
+// ---- new video ----------------------------------------------------------------------------------
+
+function newPage() {
+  let image = null;
+  const select = (name, values, initial) =>
+    h("select", { name }, values.map((v) => h("option", { value: String(v), selected: String(v) === String(initial) }, name === "duration" ? `${v} s` : v)));
+  const prompt = h("textarea", { name: "prompt", rows: 4, required: true, maxlength: 4000, placeholder: "A cat playing piano in a jazz club, warm light" });
+  const file = h("input", { type: "file", accept: IMAGE_TYPES.join(","), hidden: true, "aria-label": "Image file" });
+  const preview = h("div", { class: "preview" });
+  const drop = h("div", { class: "drop", tabindex: 0, role: "button", "aria-label": "Add an image" },
+    h("strong", {}, "Drop an image here"), h("span", { class: "muted" }, " or click to choose (PNG, JPEG or WebP, up to 10 MB) — optional"));
+  const message = h("div");
+  const submit = h("button", { type: "submit", class: "primary" }, "Create video");
+
+  function useFile(chosen) {
+    put(message, );
+    if (!chosen) return;
+    if (!IMAGE_TYPES.includes(chosen.type)) {
+      put(message, problem(new Error(`${chosen.name} is not a PNG, JPEG or WebP image`)));
+      return;
+    }
+    const reader = new FileReader();
+    reader.onload = () => {
+      image = { name: chosen.name, dataUrl: reader.result };
+      put(preview, 
+        h("img", { src: reader.result, alt: "Chosen image" }),
+        h("span", {}, `${chosen.name} (${bytes(chosen.size)})`),
+        h("button", { type: "button", class: "link", onclick: () => { image = null; file.value = ""; put(preview, ); } }, "Remove"),
+      );
+    };
+    reader.readAsDataURL(chosen);
+  }
+
+  drop.addEventListener("click", () => file.click());
+  drop.addEventListener("keydown", (event) => (event.key === "Enter" || event.key === " ") && file.click());
+  file.addEventListener("change", () => useFile(file.files[0]));
+  for (const name of ["dragenter", "dragover"]) {
+    drop.addEventListener(name, (event) => {
+      event.preventDefault();
+      drop.classList.add("over");
+    });
+  }
+  drop.addEventListener("dragleave", () => drop.classList.remove("over"));
+  drop.addEventListener("drop", (event) => {
+    event.preventDefault();
+    drop.classList.remove("over");
+    useFile(event.dataTransfer.files[0]);
+  });
+
+  const form = h("form", { class: "panel create" },
+    h("label", {}, "Prompt", prompt),
+    h("div", { class: "field" }, h("span", { class: "label" }, "Image"), drop, file, preview),
+    h("div", { class: "grid" },
+      h("label", {}, "Aspect ratio", select("aspect_ratio", ASPECTS, "16:9")),
+      h("label", {}, "Duration", select("duration", DURATIONS, 6)),
+      h("label", {}, "Resolution", select("resolution", RESOLUTIONS, "720p")),
+      h("label", {}, "Preset", select("mode", PRESETS, "normal"))),
+    h("div", { class: "row" }, submit),
+    message);
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    put(message, );
+    const data = new FormData(form);
+    const body = {
+      prompt: String(data.get("prompt") || ""),
+      aspect_ratio: data.get("aspect_ratio"),
+      duration: Number(data.get("duration")),
+      resolution: data.get("resolution"),
+      mode: data.get("mode"),
+    };
+    if (image) body.image = image.dataUrl;
+    submit.disabled = true;
+    submit.textContent = "Creating…";
+    try {
+      const job = await api("/v1/videos/generations", { method: "POST", json: body });
+      navigate(`/dashboard/jobs/${encodeURIComponent(job.id)}`);
+    } catch (error) {
+      put(message, problem(error));
+      submit.disabled = false;
+      submit.textContent = "Create video";
+    }
+  });
+
+  show(h("h1", {}, "New video"), form);
+  prompt.focus();
+  return () => {};
+}
+
+// ---- workers ------------------------------------------------------------------------------------
+
+function workersPage() {
+  const list = h("div", { class: "workers" });
+  const note = h("p", { class: "muted" });
+
+  async function load() {
+    try {
+      const workers = await api("/workers");
+      note.textContent = `Workers that contacted the server in the last ${Math.round(workers.seen_within_seconds)} s.`;
+      if (!workers.data.length) {
+        put(list, h("p", { class: "empty" }, "No worker is connected. Install the Chrome extension (see the README) or run ",
+          h("code", {}, "grok-imagine-api worker --demo"), "."));
+        return;
+      }
+      put(list, ...workers.data.map(card));
+    } catch (error) {
+      put(list, problem(error));
+    }
+  }
+
+  function card(worker) {
+    const current = worker.current_job_id
+      ? h("div", {}, "Working on ", link(`/dashboard/jobs/${encodeURIComponent(worker.current_job_id)}`, h("span", { class: "mono" }, worker.current_job_id)),
+          worker.current_job_progress !== null ? progressBar(worker.current_job_progress) : null)
+      : h("div", { class: "muted" }, worker.state === "waiting" ? "Waiting for a job" : "Idle");
+    const errors = worker.recent_errors.length
+      ? h("ul", { class: "errors" }, worker.recent_errors.map((e) => h("li", {},
+          h("code", {}, e.code), " ", e.message, " ", h("span", { class: "muted" }, ago(e.at), " · "),
+          link(`/dashboard/jobs/${encodeURIComponent(e.job_id)}`, "job"))))
+      : h("p", { class: "muted" }, "No recent errors");
+    return h("article", { class: "panel worker", dataset: { worker: worker.client_id } },
+      h("header", {}, h("h2", { class: "mono" }, worker.client_id), h("span", { class: `badge ${worker.state}` }, worker.state)),
+      h("dl", { class: "facts" },
+        h("dt", {}, "Version"), h("dd", {}, worker.version || "unknown"),
+        h("dt", {}, "Last contact"), h("dd", { title: when(worker.last_seen) }, ago(worker.last_seen)),
+        h("dt", {}, "Connected since"), h("dd", {}, when(worker.first_seen)),
+        h("dt", {}, "Jobs"), h("dd", {}, `${worker.jobs_claimed} claimed · ${worker.jobs_completed} completed · ${worker.jobs_failed} failed`)),
+      current,
+      h("h3", {}, "Recent errors"),
+      errors);
+  }
+
+  show(h("h1", {}, "Workers"), note, list);
+  load();
+  return onLive(() => load());
+}
+
+render();

@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+import httpx
+import pytest
+
+from support import assert_error
+
+
+@pytest.mark.parametrize("path", ["/dashboard", "/dashboard/", "/dashboard/jobs/job_0123", "/dashboard/workers"])
+def test_every_dashboard_page_is_the_same_document_with_a_strict_policy(client: httpx.Client, path: str) -> None:
+    reply = client.get(path)
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == "text/html; charset=utf-8"
+    assert '<script type="module" src="/dashboard/static/app.js">' in reply.text
+    policy = reply.headers["content-security-policy"]
+    assert "script-src 'self'" in policy
+    assert "unsafe-inline" not in policy
+    assert "frame-ancestors 'none'" in policy
+    assert reply.headers["x-content-type-options"] == "nosniff"
+
+
+@pytest.mark.parametrize(
+    ("name", "media"),
+    [
+        ("app.js", "text/javascript; charset=utf-8"),
+        ("style.css", "text/css; charset=utf-8"),
+        ("icon.svg", "image/svg+xml"),
+    ],
+)
+def test_static_files_are_served_with_their_type_and_revalidated(client: httpx.Client, name: str, media: str) -> None:
+    reply = client.get(f"/dashboard/static/{name}")
+    assert reply.status_code == 200
+    assert reply.headers["content-type"] == media
+    assert reply.headers["cache-control"] == "no-cache"
+    again = client.get(f"/dashboard/static/{name}", headers={"If-None-Match": reply.headers["etag"]})
+    assert again.status_code == 304
+    assert again.content == b""
+
+
+@pytest.mark.parametrize("name", ["missing.js", "..%2F..%2Fapp.py", ".hidden", "%2E%2E"])
+def test_only_the_dashboards_own_files_are_served(client: httpx.Client, name: str) -> None:
+    assert_error(client.get(f"/dashboard/static/{name}"), 404, "not_found")
+
+
+def test_the_dashboard_uses_no_remote_code(client: httpx.Client) -> None:
+    for name in ("index.html", "app.js", "style.css"):
+        path = "/dashboard" if name == "index.html" else f"/dashboard/static/{name}"
+        text = client.get(path).text
+        assert "http://" not in text.replace("http://localhost", "")
+        assert "https://" not in text
+        assert "innerHTML" not in text and "insertAdjacentHTML" not in text and "document.write" not in text

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import Browser, sync_playwright
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from dashboard_tab import Tab, open_tab
+
+from support import ProcessServer, process_server
+
+CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+
+if not Path(CHROMIUM).exists():
+    pytest.skip(f"Chromium not found at {CHROMIUM} (scripts/test.sh installs it)", allow_module_level=True)
+
+
+# Module scope: sync Playwright keeps an asyncio loop running in this thread, which later tests' asyncio.run refuses.
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Browser]:
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=CHROMIUM,
+            args=["--no-sandbox", "--disable-gpu", "--autoplay-policy=no-user-gesture-required"],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.fixture
+def server(tmp_path: Path) -> Iterator[ProcessServer]:
+    with process_server(tmp_path) as srv:
+        yield srv
+
+
+@pytest.fixture
+def api(server: ProcessServer) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.url, timeout=30) as http:
+        yield http
+
+
+@pytest.fixture
+def tab(chromium: Browser, server: ProcessServer) -> Iterator[Tab]:
+    yield from open_tab(chromium, server.url)

@@ -1,0 +1,271 @@
+"""The dashboard in Debian's Chromium against a real server process and the demo worker."""
+
+from __future__ import annotations
+
+import base64
+import re
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from dashboard_tab import Tab, gradient_png, open_tab
+from playwright.sync_api import Browser, Page, expect
+
+from support import ProcessServer, bearer, create_job, demo_worker, process_server
+
+EVIL = "<img src=x onerror=alert(1)><script>alert(2)</script> & a cat"
+
+
+def wait(page: Page, condition: Callable[[], Any], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        page.wait_for_timeout(50)
+    return result
+
+
+def job_id_of(page: Page, leaving: str | None = None) -> str:
+    """The id of the job page the browser lands on (a different one than `leaving`)."""
+
+    def landed(url: str) -> bool:
+        found = re.search(r"/dashboard/jobs/(job_\w+)$", url)
+        return found is not None and found.group(1) != leaving
+
+    page.wait_for_url(landed, wait_until="commit")
+    return page.url.rsplit("/", 1)[1]
+
+
+def drop_file(page: Page, selector: str, data: bytes, name: str, mime: str) -> None:
+    """Drop a file on an element the way a person dragging it from their desktop does."""
+    transfer = page.evaluate_handle(
+        """([b64, name, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: mime }));
+            return transfer;
+        }""",
+        [base64.b64encode(data).decode(), name, mime],
+    )
+    page.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
+
+
+def play(page: Page) -> None:
+    video = page.locator("video")
+    expect(video).to_be_visible()
+    video.evaluate("v => { v.muted = true; return v.play(); }")
+    wait(page, lambda: video.evaluate("v => v.currentTime > 0.3 && !v.paused"))
+    # Seekable: the server answers range requests.
+    video.evaluate("v => { v.pause(); v.currentTime = 4; }")
+    wait(page, lambda: video.evaluate("v => !v.seeking && Math.abs(v.currentTime - 4) < 0.5"))
+
+
+def test_a_video_made_through_the_form_completes_and_plays(tab: Tab, server: ProcessServer, api: httpx.Client) -> None:
+    image = gradient_png()
+    page = tab.open("/dashboard/new")
+    page.get_by_label("Prompt").fill("A red fox trotting through fresh snow")
+    drop_file(page, ".drop", image, "fox.png", "image/png")
+    expect(page.locator(".preview")).to_contain_text("fox.png")
+    page.get_by_label("Aspect ratio").select_option("9:16")
+    page.get_by_label("Duration").select_option("10")
+    page.get_by_label("Resolution").select_option("480p")
+    page.get_by_label("Preset").select_option("fun")
+    tab.shot("new-video")
+    page.get_by_role("button", name="Create video").click()
+    job_id = job_id_of(page)
+    expect(page.locator(".status-line .badge")).to_have_text("pending")
+
+    job = api.get(f"/jobs/{job_id}").json()
+    assert job["prompt"] == "A red fox trotting through fresh snow"
+    assert job["options"] == {"aspect_ratio": "9:16", "duration": 10, "resolution": "480p", "mode": "fun"}
+    assert api.get(f"/jobs/{job_id}/image").content == image
+
+    with demo_worker(server.url):
+        expect(page.locator(".status-line .badge")).to_have_text("completed", timeout=30_000)
+    expect(page.locator("img.input-image")).to_be_visible()
+    assert page.locator("img.input-image").evaluate("img => img.naturalWidth") == 320
+    play(page)
+    tab.shot("job")
+
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Download").click()
+    saved = download.value.path()
+    assert saved is not None
+    assert Path(saved).read_bytes() == api.get(f"/videos/{job_id}.mp4").content
+
+
+def test_a_dropped_file_that_is_not_an_image_is_refused(tab: Tab) -> None:
+    page = tab.open("/dashboard/new")
+    drop_file(page, ".drop", b"%PDF-1.4", "notes.pdf", "application/pdf")
+    expect(page.locator(".error")).to_have_text("notes.pdf is not a PNG, JPEG or WebP image")
+    expect(page.locator(".preview img")).to_have_count(0)
+
+
+def test_an_empty_prompt_is_explained(tab: Tab, api: httpx.Client) -> None:
+    page = tab.open("/dashboard/new")
+    page.get_by_label("Prompt").fill("   ")
+    page.get_by_role("button", name="Create video").click()
+    expect(page.locator(".error")).to_contain_text("Prompt must not be empty")
+    assert api.get("/jobs").json()["data"] == []
+
+
+def test_the_job_table_pages_filters_searches_and_updates_live(
+    tab: Tab, server: ProcessServer, api: httpx.Client
+) -> None:
+    for i in range(60):
+        create_job(api, f"scene {i}")
+    create_job(api, "A lighthouse at dusk")
+    page = tab.open("/dashboard")
+    rows = page.locator("table.jobs tbody tr")
+    expect(rows).to_have_count(50)
+    expect(rows.first).to_contain_text("A lighthouse at dusk")
+    expect(page.locator('[data-count="pending"]')).to_have_text("61")
+
+    page.get_by_role("button", name="Older →").click()
+    expect(rows).to_have_count(11)
+    expect(rows.last).to_contain_text("scene 0")
+    page.get_by_role("button", name="← Newer").click()
+    expect(rows).to_have_count(50)
+
+    page.get_by_label("Search").fill("LIGHTHOUSE")
+    expect(rows).to_have_count(1)
+    expect(page).to_have_url(re.compile(r"\?q=LIGHTHOUSE$"))
+    page.get_by_label("Search").fill("")
+    expect(rows).to_have_count(50)
+    page.get_by_role("button", name=re.compile("^failed")).click()
+    expect(rows).to_have_text(["No jobs match."])
+    page.get_by_role("button", name=re.compile("^all")).click()
+    expect(rows).to_have_count(50)
+
+    # A worker claims a job and reports progress: the table follows without a reload.
+    lease = api.get("/extension/poll", params={"client_id": "by-hand"}).json()
+    page.get_by_role("button", name=re.compile("^processing")).click()
+    progress = page.locator(f'tr[data-job="{lease["job_id"]}"] .progress')
+    expect(progress).to_contain_text("0%")
+    api.post(
+        "/extension/progress", json={"job_id": lease["job_id"], "claim_token": lease["claim_token"], "progress": 37}
+    )
+    expect(progress).to_contain_text("37%")
+    page.get_by_role("button", name=re.compile("^all")).click()
+    tab.shot("jobs")
+    api.post(f"/jobs/{lease['job_id']}/cancel")
+
+    with demo_worker(server.url):
+        expect(page.locator('[data-count="completed"]')).to_have_text("60", timeout=60_000)
+    expect(rows.first.locator(".badge")).to_have_text("completed")
+
+
+def test_cancel_run_again_and_delete_from_the_job_page(tab: Tab, api: httpx.Client) -> None:
+    job = create_job(api, "A paper boat in the rain", aspect_ratio="1:1")
+    page = tab.open(f"/dashboard/jobs/{job['id']}")
+    badge = page.locator(".status-line .badge")
+    expect(badge).to_have_text("pending")
+    page.get_by_role("button", name="Cancel").click()
+    expect(badge).to_have_text("cancelled")
+    expect(page.get_by_role("button", name="Cancel")).to_have_count(0)
+    cancelled = api.get(f"/jobs/{job['id']}").json()
+    assert (cancelled["status"], cancelled["error_code"]) == ("failed", "cancelled")
+    expect(page.locator(".facts")).to_contain_text("Cancelled by the client")
+    tab.shot("job-cancelled")
+
+    page.get_by_role("button", name="Run again").click()
+    again = job_id_of(page, leaving=job["id"])
+    assert again != job["id"]
+    expect(page.locator("h1")).to_have_text("A paper boat in the rain")
+    assert api.get(f"/jobs/{again}").json()["options"]["aspect_ratio"] == "1:1"
+
+    tab.accept_dialogs = True
+    page.get_by_role("button", name="Delete").click()
+    page.wait_for_url(re.compile(r"/dashboard$"), wait_until="commit")
+    assert any("Delete job" in d for d in tab.dialogs)
+    assert api.get(f"/jobs/{again}").status_code == 404
+    expect(page.locator("table.jobs tbody tr")).to_have_count(1)
+
+
+def test_user_text_is_shown_as_text_never_run_as_html(tab: Tab, api: httpx.Client) -> None:
+    job = create_job(api, EVIL)
+    create_job(api, "second, so the worker fails the first")
+    lease = api.get("/extension/poll", params={"client_id": "<b>evil-worker</b>"}).json()
+    report = {"job_id": lease["job_id"], "claim_token": lease["claim_token"], "code": "moderated"}
+    api.post("/extension/error", json={**report, "error": "<img src=y onerror=alert(3)>"})
+
+    page = tab.open("/dashboard")
+    expect(page.locator(f'tr[data-job="{job["id"]}"] td.prompt')).to_have_text(EVIL)
+    assert page.locator("main img, main script, main b").count() == 0
+    tab.shot("xss-table")
+
+    page.goto(f"{tab.base}/dashboard/jobs/{job['id']}")
+    expect(page.locator("h1")).to_have_text(EVIL)
+    expect(page.locator(".facts")).to_contain_text("<img src=y onerror=alert(3)>")
+    assert page.locator("main img, main script, main b").count() == 0
+
+    page.goto(f"{tab.base}/dashboard/workers")
+    expect(page.locator(".worker h2")).to_have_text("<b>evil-worker</b>")
+    expect(page.locator(".errors")).to_contain_text("<img src=y onerror=alert(3)>")
+    assert page.locator("main img, main script, main b").count() == 0
+    assert tab.dialogs == []
+
+
+def test_workers_page_shows_each_worker_its_version_job_and_errors(
+    tab: Tab, server: ProcessServer, api: httpx.Client
+) -> None:
+    lease_job = create_job(api, "held by hand")
+    lease = api.get("/extension/poll", params={"client_id": "chrome-laptop", "version": "extension/0.1.0"}).json()
+    api.post(
+        "/extension/progress", json={"job_id": lease_job["id"], "claim_token": lease["claim_token"], "progress": 64}
+    )
+    failed = create_job(api, "will be moderated")
+    second = api.get("/extension/poll", params={"client_id": "chrome-desktop", "version": "extension/0.1.0"}).json()
+    report = {"job_id": failed["id"], "claim_token": second["claim_token"], "code": "moderated"}
+    api.post("/extension/error", json={**report, "error": "Content Moderated. Try a different idea."})
+    with demo_worker(server.url):
+        page = tab.open("/dashboard/workers")
+        demo = page.locator('[data-worker="demo-worker"]')
+        expect(demo).to_contain_text("demo-worker/")
+        expect(demo.locator(".badge")).to_have_text("waiting")
+        laptop = page.locator('[data-worker="chrome-laptop"]')
+        expect(laptop.locator(".badge")).to_have_text("busy")
+        expect(laptop).to_contain_text(lease_job["id"])
+        expect(laptop.locator(".progress")).to_contain_text("64%")
+        desktop = page.locator('[data-worker="chrome-desktop"]')
+        expect(desktop.locator(".errors")).to_contain_text("moderated Content Moderated. Try a different idea.")
+        expect(desktop).to_contain_text("1 claimed · 0 completed · 1 failed")
+        tab.shot("workers")
+
+
+@pytest.fixture
+def keyed(tmp_path: Path) -> Iterator[ProcessServer]:
+    with process_server(tmp_path, env={"API_KEYS": "sk-dashboard"}) as srv:
+        yield srv
+
+
+def test_with_api_keys_the_dashboard_asks_for_one_and_keeps_it(chromium: Browser, keyed: ProcessServer) -> None:
+    with httpx.Client(base_url=keyed.url, headers=bearer("sk-dashboard"), timeout=30) as api:
+        job = create_job(api, "A kite over the dunes")
+        with demo_worker(keyed.url):
+            for tab in open_tab(chromium, keyed.url):
+                page = tab.open("/dashboard")
+                dialog = page.locator("#key-dialog")
+                expect(dialog).to_be_visible()
+                tab.shot("api-key")
+                page.get_by_label("Key", exact=True).fill("sk-wrong")
+                page.get_by_role("button", name="Use key").click()
+                expect(page.locator("#key-reason")).to_contain_text("refused: Invalid API key")
+                page.get_by_label("Key", exact=True).fill("sk-dashboard")
+                page.get_by_role("button", name="Use key").click()
+                expect(dialog).to_be_hidden()
+                expect(page.locator(f'tr[data-job="{job["id"]}"] .badge')).to_have_text("completed")
+
+                page.reload()
+                expect(page.locator(f'tr[data-job="{job["id"]}"]')).to_be_visible()
+                expect(dialog).to_be_hidden()
+                page.get_by_role("link", name="A kite over the dunes").click()
+                play(page)  # through the signed video URL: a <video> cannot send the key
+
+                page.get_by_role("button", name="API key").click()
+                page.get_by_role("button", name="Forget saved key").click()
+                assert page.evaluate("() => localStorage.length") == 0
