@@ -1,4 +1,4 @@
-"""`grok-imagine-api serve` and `grok-imagine-api worker --demo`."""
+"""`grok-imagine-api serve`, `worker --demo`, and the client: `generate`, `jobs`, `status`, `cancel`."""
 
 from __future__ import annotations
 
@@ -7,9 +7,8 @@ import logging
 import os
 import sys
 
-import uvicorn
-
 from .config import load_settings
+from .domain.jobs import ASPECT_RATIOS, DURATIONS, MODES, RESOLUTIONS, JobStatus
 
 
 def serve(host: str | None = None, port: int | None = None, reload: bool = False) -> None:
@@ -18,6 +17,8 @@ def serve(host: str | None = None, port: int | None = None, reload: bool = False
         os.environ["SERVER_HOST"] = host
     if port:
         os.environ["SERVER_PORT"] = str(port)
+    import uvicorn  # here, so that the client subcommands start quickly
+
     settings = load_settings()
     settings.prepare_paths()
     uvicorn.run(
@@ -28,6 +29,79 @@ def serve(host: str | None = None, port: int | None = None, reload: bool = False
         reload=reload,
         log_level=settings.log_level,
     )
+
+
+def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    connection = argparse.ArgumentParser(add_help=False)
+    connection.add_argument(
+        "--server",
+        metavar="URL",
+        default=os.environ.get("GROK_IMAGINE_SERVER") or "http://localhost:8000",
+        help="server base URL (default: $GROK_IMAGINE_SERVER, else http://localhost:8000)",
+    )
+    connection.add_argument(
+        "--api-key",
+        metavar="KEY",
+        default=os.environ.get("GROK_IMAGINE_API_KEY"),
+        help="API key (default: $GROK_IMAGINE_API_KEY)",
+    )
+
+    gen = commands.add_parser(
+        "generate", parents=[connection], help="make a video: submit, show progress, download the MP4"
+    )
+    gen.add_argument("prompt", help="what the video should show")
+    gen.add_argument("--image", metavar="FILE", help="start from this PNG, JPEG or WebP image (image-to-video)")
+    gen.add_argument("--aspect", "--aspect-ratio", choices=ASPECT_RATIOS, help="aspect ratio")
+    gen.add_argument("--duration", type=int, choices=DURATIONS, help="seconds")
+    gen.add_argument("--resolution", choices=RESOLUTIONS)
+    gen.add_argument("--mode", "--preset", choices=MODES, help="Grok Imagine's preset")
+    gen.add_argument("--model", default="grok", help="model name recorded with the job (default: grok)")
+    gen.add_argument(
+        "-o", "--output", metavar="FILE", help="where to save the MP4 (default: ./<job_id>.mp4; a directory works)"
+    )
+    gen.add_argument("--timeout", type=float, metavar="SECONDS", help="stop waiting after this long (exit 1)")
+    gen.add_argument("--no-download", action="store_true", help="print the video URL instead of downloading")
+
+    jobs = commands.add_parser("jobs", parents=[connection], help="list jobs, newest first")
+    jobs.add_argument("--status", choices=[status.value for status in JobStatus])
+    jobs.add_argument("-q", "--query", metavar="TEXT", help="text in the prompt, or a job id")
+    jobs.add_argument("--limit", type=int, default=20, help="how many (default: 20)")
+    jobs.add_argument("--cursor", help="next_cursor of the previous page")
+    jobs.add_argument("--json", action="store_true", help="print the server's JSON answer")
+
+    status = commands.add_parser("status", parents=[connection], help="everything known about one job")
+    status.add_argument("job_id")
+    status.add_argument("--json", action="store_true", help="print the server's JSON answer")
+
+    cancel = commands.add_parser("cancel", parents=[connection], help="cancel a queued or running job")
+    cancel.add_argument("job_id")
+
+
+def run_client_command(args: argparse.Namespace) -> int:
+    from . import commands
+    from .client import ServerError, Unreachable
+
+    run = {
+        "generate": commands.generate,
+        "jobs": commands.list_jobs,
+        "status": commands.show_status,
+        "cancel": commands.cancel,
+    }[args.command]
+    try:
+        return run(args)
+    except commands.UsageError as exc:
+        commands.say(f"grok-imagine-api {args.command}: error: {exc}")
+        return commands.USAGE
+    except Unreachable as exc:
+        commands.say(f"error: {exc}; is it running? (--server URL or GROK_IMAGINE_SERVER)")
+        return commands.FAILED
+    except ServerError as exc:
+        commands.say(f"error: {exc}")
+        if exc.status == 401:
+            commands.say("hint: pass --api-key KEY or set GROK_IMAGINE_API_KEY")
+        return commands.FAILED
+    except KeyboardInterrupt:
+        return commands.INTERRUPTED
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -53,11 +127,14 @@ def main(argv: list[str] | None = None) -> int:
     worker_cmd.add_argument(
         "--token", default=os.environ.get("WORKER_TOKEN"), help="worker token (default: $WORKER_TOKEN)"
     )
+    add_client_commands(commands)
 
     args = parser.parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, args.reload)
         return 0
+    if args.command != "worker":
+        return run_client_command(args)
     from .demo_worker import run_demo_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")

@@ -1,0 +1,213 @@
+"""The client subcommands: generate, jobs, status, cancel. Each returns the process's exit code."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import shutil
+import signal
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+from .client import BadImage, Client, ServerError, Unreachable, image_data_url
+from .terminal import Progress, fields_text, job_fields, jobs_table
+
+OK = 0
+FAILED = 1
+USAGE = 2
+INTERRUPTED = 130
+
+POLL_SECONDS = 1.0
+MAX_BACKOFF_SECONDS = 5.0
+STATES = {"pending": "queued", "processing": "processing"}
+
+
+class UsageError(Exception):
+    """A mistake found before calling the server (exit 2, like argparse)."""
+
+
+class GaveUp(Exception):
+    pass
+
+
+def say(text: str) -> None:
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def client_for(args: argparse.Namespace) -> Client:
+    return Client(args.server, args.api_key or None)
+
+
+def resume_hint(job_id: str) -> str:
+    return f"follow it with: grok-imagine-api status {job_id}"
+
+
+def output_path(output: str | None, job_id: str) -> Path:
+    if output is None:
+        return Path(f"{job_id}.mp4")
+    path = Path(output)
+    return path / f"{job_id}.mp4" if path.is_dir() else path
+
+
+def check_output(output: str | None) -> None:
+    if output is not None and not Path(output).is_dir() and not Path(output).parent.is_dir():
+        raise UsageError(f"no such directory for the output file: {Path(output).parent}")
+
+
+def request_body(args: argparse.Namespace) -> dict[str, Any]:
+    if not args.prompt.strip():
+        raise UsageError("the prompt must not be empty")
+    body: dict[str, Any] = {"model": args.model, "prompt": args.prompt}
+    options = {"aspect_ratio": args.aspect, "resolution": args.resolution, "duration": args.duration, "mode": args.mode}
+    body.update({name: value for name, value in options.items() if value is not None})
+    if args.image is not None:
+        try:
+            body["image"] = image_data_url(Path(args.image))
+        except BadImage as exc:
+            raise UsageError(str(exc)) from None
+    return body
+
+
+def poll_job(client: Client, job_id: str) -> dict[str, Any] | None:
+    """The job, or None while the server cannot answer (restarting, overloaded)."""
+    try:
+        return client.job(job_id)
+    except Unreachable:
+        return None
+    except ServerError as exc:
+        if exc.status >= 500:
+            return None
+        if exc.status == 404:
+            raise ServerError(404, f"job {job_id} no longer exists on the server (deleted)", exc.code) from None
+        raise
+
+
+def wait_for(client: Client, job_id: str, progress: Progress, timeout: float | None) -> dict[str, Any]:
+    """Poll until the job is completed or failed, riding out a server that goes away for a while."""
+    deadline = None if timeout is None else time.monotonic() + timeout
+    delay = POLL_SECONDS
+    while True:
+        job = poll_job(client, job_id)
+        if job is None:
+            if delay == POLL_SECONDS:
+                progress.note(f"cannot reach the server at {client.server}; retrying")
+            delay = min(delay * 2, MAX_BACKOFF_SECONDS)
+        else:
+            if delay != POLL_SECONDS:
+                progress.note("the server is back")
+            delay = POLL_SECONDS
+            if job["status"] in ("completed", "failed"):
+                return job
+            progress.show(STATES[job["status"]], job.get("progress") if job["status"] == "processing" else None)
+        left = math.inf if deadline is None else deadline - time.monotonic()
+        if left <= 0:
+            raise GaveUp(f"gave up waiting after {timeout:g} s; job {job_id} keeps running on the server")
+        time.sleep(min(delay, left))
+
+
+def ask_to_cancel(client: Client, job_id: str) -> int:
+    sys.stderr.write(f"Cancel job {job_id} on the server? [y/N] ")
+    sys.stderr.flush()
+    try:
+        answer = sys.stdin.readline() if sys.stdin is not None else ""
+    except (KeyboardInterrupt, OSError, ValueError):
+        answer = ""
+    if not (answer.endswith("\n") and sys.stdin is not None and sys.stdin.isatty()):
+        sys.stderr.write("\n")  # a terminal echoed the Enter key; a pipe or end of input did not
+    if answer.strip().lower() not in ("y", "yes"):
+        say(f"job {job_id} keeps running on the server; {resume_hint(job_id)}")
+        return INTERRUPTED
+    try:
+        client.cancel(job_id)
+        say(f"cancelled job {job_id}; see it with: grok-imagine-api status {job_id}")
+    except (ServerError, Unreachable) as exc:
+        say(f"error: could not cancel job {job_id}: {exc}; {resume_hint(job_id)}")
+    return INTERRUPTED
+
+
+def generate(args: argparse.Namespace) -> int:
+    check_output(args.output)
+    body = request_body(args)
+    # Ctrl-C must reach us as KeyboardInterrupt even when started with SIGINT ignored (a background job).
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with client_for(args) as client:
+        job_id = str(client.create(body)["id"])
+        say(f"submitted job {job_id} to {client.server}")
+        progress = Progress(sys.stderr, tty=sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
+        try:
+            return follow(client, job_id, progress, args)
+        except KeyboardInterrupt:
+            progress.end()
+            return ask_to_cancel(client, job_id)
+        finally:
+            progress.end()
+
+
+def follow(client: Client, job_id: str, progress: Progress, args: argparse.Namespace) -> int:
+    try:
+        job = wait_for(client, job_id, progress, args.timeout)
+    except GaveUp as exc:
+        progress.end()
+        say(f"error: {exc}; {resume_hint(job_id)}")
+        return FAILED
+    if job["status"] == "failed":
+        progress.end()
+        say(f"error: {job.get('error_code') or 'failed'}: {job.get('error') or 'the job failed'}")
+        return FAILED
+    url = job.get("video_url")
+    if not url:
+        progress.end()
+        say(f"error: job {job_id} completed but has no video: {job.get('error') or 'no link'}")
+        return FAILED
+    if args.no_download:
+        progress.done("completed")
+        print(url)
+        return OK
+    target = output_path(args.output, job_id)
+    try:
+        client.download(str(url), target, progress.downloading)
+    except KeyboardInterrupt:
+        progress.end()
+        say(f"download interrupted; the video stays on the server: {resume_hint(job_id)}")
+        return INTERRUPTED
+    progress.done("saved")
+    print(target)
+    return OK
+
+
+def list_jobs(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        page = client.jobs(status=args.status, text=args.query, limit=args.limit, cursor=args.cursor)
+    if args.json:
+        print(json.dumps(page, indent=2))
+        return OK
+    jobs: list[dict[str, Any]] = page["data"]
+    if not jobs:
+        say("no jobs")
+        return OK
+    print(jobs_table(jobs, width=shutil.get_terminal_size().columns, now=time.time()))
+    if page.get("has_more"):
+        say(f"more jobs: --limit {args.limit} --cursor {page['next_cursor']}")
+    return OK
+
+
+def show_status(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        job = client.job(args.job_id)
+    if args.json:
+        print(json.dumps(job, indent=2))
+    else:
+        print(fields_text(job_fields(job, now=time.time())))
+    return OK
+
+
+def cancel(args: argparse.Namespace) -> int:
+    with client_for(args) as client:
+        job = client.cancel(args.job_id)
+    print(f"cancelled job {job['id']} ({job['status']}, {job.get('error_code')})")
+    return OK

@@ -1,0 +1,173 @@
+"""What the command-line client prints: the progress line, the jobs table, one job's fields."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from typing import Any, TextIO
+
+BAR_WIDTH = 24
+
+
+def elapsed(seconds: float) -> str:
+    minutes, secs = divmod(int(seconds), 60)
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}:{minutes:02d}:{secs:02d}" if hours else f"{minutes}:{secs:02d}"
+
+
+def age(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            return f"{seconds // size}{unit}"
+    return f"{seconds}s"
+
+
+def bar(percent: int) -> str:
+    filled = BAR_WIDTH * max(0, min(percent, 100)) // 100
+    return "[" + "#" * filled + "." * (BAR_WIDTH - filled) + "]"
+
+
+def megabytes(size: int) -> str:
+    return f"{size / 1_000_000:.1f} MB"
+
+
+class Progress:
+    """On a terminal, one line redrawn in place; in a log, one line per change."""
+
+    def __init__(self, stream: TextIO, *, tty: bool, clock: Callable[[], float] = time.monotonic) -> None:
+        self.stream = stream
+        self.tty = tty
+        self.clock = clock
+        self.started = clock()
+        self.drawn = 0
+        self.last: tuple[str, int | None] | None = None
+
+    def show(self, state: str, percent: int | None = None) -> None:
+        """`state` is what the job is doing (queued, processing, ...); `percent` its progress if known."""
+        if self.tty:
+            text = f"{state} {percent}%" if percent is not None else state
+            self._draw(f"{bar(percent or 0)} {text}")
+        elif (state, percent) != self.last:
+            self.last = (state, percent)
+            text = f"{state} {percent}%" if percent is not None else state
+            self._line(text)
+
+    def downloading(self, done: int, total: int | None) -> None:
+        if self.tty:
+            percent = 100 * done // total if total else 0
+            size = f"{megabytes(done)} of {megabytes(total)}" if total else megabytes(done)
+            self._draw(f"{bar(percent)} downloading {size}")
+        elif self.last != ("downloading", None):
+            # A log gets one line per download, not one per chunk.
+            self.last = ("downloading", None)
+            self._line(f"downloading {megabytes(total)}" if total else "downloading")
+
+    def done(self, state: str) -> None:
+        """The last step: a full bar on a terminal, then the line is ended."""
+        if self.tty:
+            self._draw(f"{bar(100)} {state}")
+        else:
+            self._line(state)
+        self.end()
+
+    def note(self, text: str) -> None:
+        """A message of its own line, e.g. a retry, without losing the progress line."""
+        self.end()
+        self._line(text)
+
+    def end(self) -> None:
+        if self.tty and self.drawn:
+            self.stream.write("\n")
+            self.stream.flush()
+            self.drawn = 0
+
+    def _draw(self, text: str) -> None:
+        line = f"{text}  {elapsed(self.clock() - self.started)}"
+        self.stream.write("\r" + line.ljust(self.drawn))
+        self.stream.flush()
+        self.drawn = len(line)
+
+    def _line(self, text: str) -> None:
+        self.stream.write(f"[{elapsed(self.clock() - self.started)}] {text}\n")
+        self.stream.flush()
+
+
+def status_text(job: dict[str, Any]) -> str:
+    code = job.get("error_code")
+    return f"{job['status']} ({code})" if code else str(job["status"])
+
+
+def one_line(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: max(0, width - 1)] + "…"
+
+
+def jobs_table(jobs: list[dict[str, Any]], *, width: int, now: float) -> str:
+    """Columns sized to their content; the prompt gets what is left of `width`."""
+    headers = ["ID", "STATUS", "PROGRESS", "AGE"]
+    rows = [
+        [str(job["id"]), status_text(job), f"{job.get('progress') or 0}%", age(now - float(job["created"]))]
+        for job in jobs
+    ]
+    widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(headers)]
+    prompt_width = max(10, width - sum(widths) - 2 * len(widths))
+    lines = ["  ".join([*(cell.ljust(w) for cell, w in zip(headers, widths, strict=True)), "PROMPT"])]
+    for row, job in zip(rows, jobs, strict=True):
+        cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=True)]
+        lines.append("  ".join([*cells, one_line(str(job.get("prompt") or ""), prompt_width)]).rstrip())
+    return "\n".join(lines)
+
+
+def moment(timestamp: float | None, now: float) -> str:
+    if timestamp is None:
+        return "-"
+    stamp = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(timestamp))
+    return f"{stamp} ({age(now - timestamp)} ago)"
+
+
+def options_text(options: dict[str, Any]) -> str:
+    chosen = [f"{name}={value}" for name, value in options.items() if value is not None]
+    return " ".join(chosen) or "(the page's defaults)"
+
+
+def video_text(job: dict[str, Any]) -> str:
+    if job["status"] == "completed" and job.get("video_url"):
+        return str(job["video_url"])
+    return "- (not ready yet)" if job["status"] in ("pending", "processing") else "-"
+
+
+def produced_text(produced: dict[str, Any] | None) -> str:
+    if not produced:
+        return "-"
+    size = f"{produced['width']}x{produced['height']}" if produced.get("width") else "?x?"
+    return f"{size}, {produced['seconds']:g} s" if produced.get("seconds") else size
+
+
+def job_fields(job: dict[str, Any], *, now: float) -> list[tuple[str, str]]:
+    error = job.get("error")
+    code = job.get("error_code")
+    fields = [
+        ("id", str(job["id"])),
+        ("status", status_text(job)),
+        ("progress", f"{job.get('progress') or 0}%"),
+        ("prompt", str(job.get("prompt") or "")),
+        ("model", str(job.get("model") or "")),
+        ("options", options_text(job.get("options") or {})),
+        ("image", f"yes ({job.get('image_size')} bytes)" if job.get("has_image") else "no"),
+        ("error", (f"{code}: {error}" if code else str(error)) if error else "-"),
+        ("created", moment(job.get("created"), now)),
+        ("claimed", moment(job.get("claimed_at"), now)),
+        ("completed", moment(job.get("completed_at"), now)),
+        ("updated", moment(job.get("updated_at"), now)),
+        ("worker", str(job.get("worker_id") or "-")),
+        ("attempts", str(job.get("attempts") or 0)),
+        ("video", video_text(job)),
+        ("produced", produced_text(job.get("produced"))),
+    ]
+    return fields
+
+
+def fields_text(fields: list[tuple[str, str]]) -> str:
+    width = max(len(name) for name, _ in fields) + 1
+    return "\n".join(f"{(name + ':').ljust(width)} {value}" for name, value in fields)

@@ -1,0 +1,82 @@
+from __future__ import annotations
+
+import io
+
+from grok_imagine_api.terminal import Progress, age, elapsed, fields_text, job_fields, jobs_table
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def job(**fields: object) -> dict[str, object]:
+    return {"id": "job_1", "status": "pending", "progress": 0, "created": 1000, "prompt": "a cat", **fields}
+
+
+def test_durations() -> None:
+    assert [elapsed(s) for s in (0, 59.9, 61, 3600 + 62)] == ["0:00", "0:59", "1:01", "1:01:02"]
+    assert [age(s) for s in (-3, 5, 60, 7200, 3 * 86400)] == ["0s", "5s", "1m", "2h", "3d"]
+
+
+def test_a_log_gets_one_line_per_change() -> None:
+    out, clock = io.StringIO(), Clock()
+    progress = Progress(out, tty=False, clock=clock)
+    progress.show("queued")
+    progress.show("queued")
+    clock.now += 2
+    progress.show("processing", 25)
+    progress.show("processing", 25)
+    progress.show("processing", 50)
+    for done in (100, 200, 300):
+        progress.downloading(done, 2_500_000)
+    progress.done("saved")
+    assert out.getvalue().splitlines() == [
+        "[0:00] queued",
+        "[0:02] processing 25%",
+        "[0:02] processing 50%",
+        "[0:02] downloading 2.5 MB",
+        "[0:02] saved",
+    ]
+
+
+def test_a_terminal_gets_one_line_redrawn() -> None:
+    out, clock = io.StringIO(), Clock()
+    progress = Progress(out, tty=True, clock=clock)
+    progress.show("processing", 50)
+    clock.now += 1
+    progress.downloading(500_000, 1_000_000)
+    progress.note("the server is back")
+    progress.done("saved")
+    bar = "[" + "#" * 12 + "." * 12 + "]"
+    first = f"{bar} processing 50%  0:00"
+    second = f"{bar} downloading 0.5 MB of 1.0 MB  0:01"
+    assert out.getvalue() == (f"\r{first}\r{second}\n[0:01] the server is back\n\r[{'#' * 24}] saved  0:01\n")
+
+
+def test_the_table_fits_the_prompt_into_the_width() -> None:
+    jobs = [
+        job(id="job_a", status="processing", progress=45, prompt="a cat\nplaying piano " * 10),
+        job(id="job_bb", status="failed", error_code="moderated", created=400),
+    ]
+    table = jobs_table(jobs, width=60, now=1030)
+    assert table.splitlines() == [
+        "ID      STATUS              PROGRESS  AGE  PROMPT",
+        "job_a   processing          45%       30s  a cat playing pi…",
+        "job_bb  failed (moderated)  0%        10m  a cat",
+    ]
+    assert max(len(line) for line in table.splitlines()) == 60
+
+
+def test_one_jobs_fields() -> None:
+    fields = dict(job_fields(job(status="failed", error="Content Moderated", error_code="moderated"), now=1060))
+    assert fields["status"] == "failed (moderated)"
+    assert fields["error"] == "moderated: Content Moderated"
+    assert fields["created"].endswith("(1m ago)")
+    assert fields["claimed"] == "-"
+    assert fields["options"] == "(the page's defaults)"
+    assert fields["video"] == "-"
+    assert fields_text([("id", "job_1"), ("status", "pending")]) == "id:     job_1\nstatus: pending"
