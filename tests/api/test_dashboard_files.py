@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+from pathlib import Path
+
 import httpx
 import pytest
 
-from support import assert_error
+from support import ThreadServer, assert_error, settings_for
 
 
 @pytest.mark.parametrize("path", ["/dashboard", "/dashboard/", "/dashboard/jobs/job_0123", "/dashboard/workers"])
@@ -49,3 +51,10 @@ def test_the_dashboard_uses_no_remote_code(client: httpx.Client) -> None:
         assert "http://" not in text.replace("http://localhost", "")
         assert "https://" not in text
         assert "innerHTML" not in text and "insertAdjacentHTML" not in text and "document.write" not in text
+
+
+def test_videos_may_come_from_the_public_base_url(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, public_base_url="https://videos.example.org/base/")
+    with ThreadServer(settings) as server, server.client() as http:
+        policy = http.get("/dashboard").headers["content-security-policy"]
+    assert "media-src 'self' blob: https://videos.example.org;" in policy

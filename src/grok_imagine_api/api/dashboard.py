@@ -4,53 +4,72 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
-from functools import cache
+from dataclasses import dataclass
 from importlib import resources
+from urllib.parse import urlsplit
 
 from fastapi import APIRouter, Request, Response
 
 from ..domain.errors import NotFound
+from .common import service
 
 router = APIRouter(prefix="/dashboard", include_in_schema=False)
 
-# Nothing but this server's own files may run or load; user text is never HTML anyway, this is the second wall.
-SECURITY_HEADERS = {
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
-        "media-src 'self' blob:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
-    ),
-    "X-Content-Type-Options": "nosniff",
-    "Referrer-Policy": "no-referrer",
-    "X-Frame-Options": "DENY",
-}
 TYPES = {".js": "text/javascript", ".css": "text/css", ".html": "text/html", ".svg": "image/svg+xml"}
 
 
-@cache
-def asset(name: str) -> tuple[bytes, str, str] | None:
-    """(bytes, media type, ETag) of a file shipped in the dashboard folder, or None."""
-    if "/" in name or name.startswith("."):
-        return None
-    entry = resources.files("grok_imagine_api").joinpath("dashboard", name)
-    if not entry.is_file():
-        return None
-    data = entry.read_bytes()
-    suffix = name[name.rfind(".") :] if "." in name else ""
-    media = TYPES.get(suffix) or mimetypes.guess_type(name)[0] or "application/octet-stream"
-    return data, media, '"' + hashlib.sha256(data).hexdigest()[:20] + '"'
+@dataclass(frozen=True)
+class Asset:
+    data: bytes
+    media_type: str
+    etag: str
+
+
+def load_assets() -> dict[str, Asset]:
+    """Every file of the dashboard folder, read once: requests for any other name are 404s."""
+    found = {}
+    for entry in resources.files("grok_imagine_api").joinpath("dashboard").iterdir():
+        if entry.is_file() and not entry.name.startswith("."):
+            data = entry.read_bytes()
+            suffix = entry.name[entry.name.rfind(".") :]
+            media = TYPES.get(suffix) or mimetypes.guess_type(entry.name)[0] or "application/octet-stream"
+            if media.startswith("text/"):
+                media += "; charset=utf-8"
+            found[entry.name] = Asset(data, media, '"' + hashlib.sha256(data).hexdigest()[:20] + '"')
+    return found
+
+
+ASSETS = load_assets()
+
+
+def security_headers(request: Request) -> dict[str, str]:
+    """Nothing but this server's own files may run or load; user text is never HTML anyway, this is the second
+    wall. Videos may also come from PUBLIC_BASE_URL, which is where the server's video links point."""
+    media = "'self' blob:"
+    public = service(request).settings.public_base_url
+    if public:
+        parts = urlsplit(public)
+        media += f" {parts.scheme}://{parts.netloc}"
+    policy = (
+        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        f"media-src {media}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+    )
+    return {
+        "Content-Security-Policy": policy,
+        "X-Content-Type-Options": "nosniff",
+        "Referrer-Policy": "no-referrer",
+        "X-Frame-Options": "DENY",
+    }
 
 
 def send(request: Request, name: str) -> Response:
-    found = asset(name)
-    if found is None:
+    asset = ASSETS.get(name)
+    if asset is None:
         raise NotFound(f"No dashboard file {name!r}", code="not_found")
-    data, media, etag = found
-    headers = {**SECURITY_HEADERS, "ETag": etag, "Cache-Control": "no-cache"}
-    if request.headers.get("if-none-match") == etag:
+    headers = {**security_headers(request), "ETag": asset.etag, "Cache-Control": "no-cache"}
+    if request.headers.get("if-none-match") == asset.etag:
         return Response(status_code=304, headers=headers)
-    if media.startswith("text/"):
-        media += "; charset=utf-8"
-    return Response(data, media_type=media, headers=headers)
+    return Response(asset.data, headers={**headers, "Content-Type": asset.media_type})
 
 
 @router.get("/static/{name}")
