@@ -75,6 +75,14 @@ class JobRequest:
 
 
 @dataclass(frozen=True)
+class ActivitySnapshot:
+    computed_at: float
+    version: int
+    since: float  # the first hour it counts from: a new hour starts a new chart
+    activity: Activity
+
+
+@dataclass(frozen=True)
 class Page:
     jobs: list[Job]
     next_cursor: str | None
@@ -103,7 +111,7 @@ class JobService:
         self._completions = KeyedLock()
         # Bumped by every change to a job this process makes: the dashboard refreshes when it moves.
         self.version = 0
-        self._activity: tuple[float, int, Activity] | None = None  # (computed at, version then, activity)
+        self._activity: ActivitySnapshot | None = None
 
     def _changed(self, jobs: int = 1) -> None:
         if jobs:
@@ -219,6 +227,7 @@ class JobService:
         job = await self.get(job_id, viewer=viewer)
         cancelled = await self.store.cancel(job_id, now=self.clock.now())
         if cancelled is None:
+            job = await self.get(job_id, viewer=viewer)  # as it is now: it finished since it was read
             if job.cancelled:
                 return job
             raise Conflict(
@@ -254,19 +263,19 @@ class JobService:
             )
         )
 
-    async def activity(self) -> Activity:
+    async def activity(self) -> ActivitySnapshot:
         """Jobs per hour over the last ACTIVITY_HOURS and timings of recent completions, shared by all viewers."""
         now = self.clock.now()
-        cached = self._activity
-        if cached is not None:
-            age = now - cached[0]
-            if age < ACTIVITY_MAX_AGE_SECONDS and (cached[1] == self.version or age < ACTIVITY_REFRESH_SECONDS):
-                return cached[2]
-        version = self.version
         since = (int(now // ACTIVITY_BUCKET) - ACTIVITY_HOURS + 1) * ACTIVITY_BUCKET
+        cached = self._activity
+        if cached is not None and cached.since == since:
+            age = now - cached.computed_at
+            if age < ACTIVITY_MAX_AGE_SECONDS and (cached.version == self.version or age < ACTIVITY_REFRESH_SECONDS):
+                return cached
+        version = self.version
         activity = await self.store.activity(since=since, recent=TIMING_SAMPLE)
-        self._activity = (now, version, activity)
-        return activity
+        self._activity = ActivitySnapshot(now, version, since, activity)
+        return self._activity
 
     async def thumbnail(self, job: Job) -> str | None:
         """Path of the job's JPEG thumbnail, made from its video on first use."""

@@ -192,3 +192,15 @@ def test_stats_catch_up_with_changes_within_seconds(client: httpx.Client, server
     stats = client.get("/stats").json()
     assert stats["per_hour"][-1]["completed"] == 1
     assert stats["timing_sample"] == 1
+
+
+def test_a_new_hour_starts_a_new_bar_at_once(client: httpx.Client, server: ThreadServer) -> None:
+    to_next_hour = 3600 - server.clock.now() % 3600
+    server.clock.advance(to_next_hour - 30)
+    create_job(client)
+    before = client.get("/stats").json()["per_hour"]
+    assert before[-1]["created"] == 1
+    server.clock.advance(45)  # into the next hour, with no job changed since
+    after = client.get("/stats").json()["per_hour"]
+    assert after[-1]["created"] == 0
+    assert after[-2] == before[-1]

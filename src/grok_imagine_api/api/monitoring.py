@@ -72,11 +72,11 @@ async def stats(request: Request, viewer: Viewer) -> dict[str, Any]:
     svc = service(request)
     now = svc.clock.now()
     counts = await svc.store.counts()
-    activity = await svc.activity()
-    first = int(now // ACTIVITY_BUCKET) - ACTIVITY_HOURS + 1
+    snapshot = await svc.activity()
+    activity = snapshot.activity
     hours = [
         {
-            "start": int((first + i) * ACTIVITY_BUCKET),
+            "start": int(snapshot.since + i * ACTIVITY_BUCKET),
             "created": activity.created.get(i, 0),
             "completed": activity.completed.get(i, 0),
             "failed": activity.failed.get(i, 0),
