@@ -1,10 +1,11 @@
 from __future__ import annotations
 
 import base64
+from pathlib import Path
 
 import httpx
 
-from support import PNG_1PX, assert_error, claim, create_job, upload
+from support import PNG_1PX, ThreadServer, assert_error, bearer, claim, create_job, settings_for, upload
 
 
 def ids(reply: httpx.Response) -> list[str]:
@@ -15,16 +16,32 @@ def ids(reply: httpx.Response) -> list[str]:
 def test_search_matches_prompt_text_in_any_case_or_an_exact_id(client: httpx.Client) -> None:
     cat = create_job(client, "A Cat playing piano")["id"]
     dog = create_job(client, "a dog on a skateboard")["id"]
-    create_job(client, "100% organic_ingredients")
+    organic = create_job(client, "100% organic_ingredients, C:\\tmp\\x")["id"]
     assert ids(client.get("/jobs", params={"q": "cat"})) == [cat]
     assert ids(client.get("/jobs", params={"q": "  PIANO "})) == [cat]
     assert ids(client.get("/jobs", params={"q": dog})) == [dog]
     assert ids(client.get("/jobs", params={"q": dog[:8]})) == []
     assert ids(client.get("/jobs", params={"q": "nothing like this"})) == []
-    # LIKE's wildcards are plain characters here.
-    assert len(ids(client.get("/jobs", params={"q": "%"}))) == 1
-    assert len(ids(client.get("/jobs", params={"q": "c_ganic"}))) == 0
+    # LIKE's wildcards and its escape character are plain characters here.
+    assert ids(client.get("/jobs", params={"q": "%"})) == [organic]
+    assert ids(client.get("/jobs", params={"q": "c_ganic"})) == []  # "_" would match the "r" of "organic"
+    assert ids(client.get("/jobs", params={"q": "organic_ing"})) == [organic]
+    assert ids(client.get("/jobs", params={"q": "100%_organic"})) == []  # "%_" would match "% o"
+    assert ids(client.get("/jobs", params={"q": "C:\\tmp\\x"})) == [organic]
+    assert ids(client.get("/jobs", params={"q": "tmp\\"})) == [organic]
     assert len(ids(client.get("/jobs", params={"q": ""}))) == 3
+
+
+def test_search_never_shows_another_owners_jobs(tmp_path: Path) -> None:
+    with (
+        ThreadServer(settings_for(tmp_path, api_keys=["key-a", "key-b"])) as server,
+        server.client(headers=bearer("key-a")) as alice,
+        server.client(headers=bearer("key-b")) as bob,
+    ):
+        secret = create_job(alice, "alice's secret garden")["id"]
+        assert ids(bob.get("/jobs", params={"q": "secret garden"})) == []
+        assert ids(bob.get("/jobs", params={"q": secret})) == []
+        assert ids(alice.get("/jobs", params={"q": secret})) == [secret]
 
 
 def test_search_combines_with_status_and_pages(client: httpx.Client) -> None:

@@ -10,6 +10,7 @@ import json
 import logging
 import re
 import sqlite3
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -97,6 +98,8 @@ class SqliteJobStore:
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self._creations: list[tuple[NewJob, asyncio.Future[Job]]] = []
+        self._aside: sqlite3.Connection | None = None
+        self._aside_lock = threading.Lock()
         self._tasks: set[asyncio.Future[None]] = set()
 
     # -- plumbing ---------------------------------------------------------------------------
@@ -121,6 +124,10 @@ class SqliteJobStore:
                 self._conn.execute("PRAGMA optimize")
             self._conn.close()
             self._conn = None
+        with self._aside_lock:
+            if self._aside is not None:
+                self._aside.close()
+                self._aside = None
         await asyncio.to_thread(self.checkpoint)
 
     def _open_and_migrate(self) -> sqlite3.Connection:
@@ -186,6 +193,18 @@ class SqliteJobStore:
 
     async def _run_read(self, fn: Callable[[sqlite3.Connection], T]) -> T:
         return await self._retry(lambda: fn(self._connection()))
+
+    async def _read_aside(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        """A read that may scan many rows (text search): on a connection of its own in a thread, so the event
+        loop keeps serving everyone else meanwhile. WAL lets it read while the main connection writes."""
+
+        def run() -> T:
+            with self._aside_lock:
+                if self._aside is None:
+                    self._aside = connect(self.path)
+                return fn(self._aside)
+
+        return await asyncio.to_thread(run)
 
     # -- jobs -------------------------------------------------------------------------------
 
@@ -319,7 +338,7 @@ class SqliteJobStore:
         def read(conn: sqlite3.Connection) -> list[Job]:
             return [row_to_job(row) for row in conn.execute(sql, params)]
 
-        return await self._run_read(read)
+        return await (self._read_aside(read) if "like" in params else self._run_read(read))
 
     async def claim(self, *, worker_id: str, lease_seconds: float, now: float) -> Claim | None:
         def claim(conn: sqlite3.Connection) -> Claim | None:
