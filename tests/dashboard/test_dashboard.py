@@ -12,7 +12,7 @@ from typing import Any
 import httpx
 import pytest
 from dashboard_tab import Tab, gradient_png, open_tab
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Page, Route, expect
 
 from support import ProcessServer, bearer, create_job, demo_worker, process_server
 
@@ -269,3 +269,61 @@ def test_with_api_keys_the_dashboard_asks_for_one_and_keeps_it(chromium: Browser
                 page.get_by_role("button", name="API key").click()
                 page.get_by_role("button", name="Forget saved key").click()
                 assert page.evaluate("() => localStorage.length") == 0
+
+
+def test_the_job_page_says_when_a_refresh_fails_and_recovers(tab: Tab, api: httpx.Client) -> None:
+    job = create_job(api, "A kettle coming to the boil")
+    page = tab.open(f"/dashboard/jobs/{job['id']}")
+    badge = page.locator(".status-line .badge")
+    expect(badge).to_have_text("pending")
+    refused: list[str] = []
+
+    def once(route: Route) -> None:
+        if refused:
+            route.continue_()
+        else:
+            refused.append(route.request.url)
+            route.fulfill(status=502, json={"error": {"message": "Bad gateway", "type": "server_error"}})
+
+    page.route(f"**/jobs/{job['id']}", once)
+    api.get("/extension/poll", params={"client_id": "by-hand"})  # the job changes: the page reloads it
+    expect(page.locator(".error")).to_contain_text("Could not refresh this job: Bad gateway")
+    expect(badge).to_have_text("processing")  # the next tick tries again, and the notice goes
+    expect(page.locator(".error")).to_have_count(0)
+    assert len(refused) == 1
+
+
+def test_a_slow_answer_never_overwrites_a_newer_search(tab: Tab, api: httpx.Client) -> None:
+    create_job(api, "a cat on a windowsill")
+    create_job(api, "a dog in the snow")
+    page = tab.open("/dashboard")
+    rows = page.locator("table.jobs tbody tr")
+    expect(rows).to_have_count(2)
+    held: list[Route] = []
+
+    def hold_cat(route: Route) -> None:
+        if "q=cat" in route.request.url and not held:
+            held.append(route)
+        else:
+            route.continue_()
+
+    page.route("**/jobs?*", hold_cat)
+    page.get_by_label("Search").fill("cat")
+    wait(page, lambda: held)
+    page.get_by_label("Search").fill("dog")
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("a dog in the snow")
+    with page.expect_response(lambda reply: "q=cat" in reply.url):
+        held[0].continue_()
+    page.evaluate("() => new Promise((done) => setTimeout(done, 0))")  # let the late answer's handler run
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_contain_text("a dog in the snow")
+
+
+def test_a_double_click_on_run_again_makes_one_job(tab: Tab, api: httpx.Client) -> None:
+    job = create_job(api, "A single sparrow")
+    page = tab.open(f"/dashboard/jobs/{job['id']}")
+    expect(page.locator(".status-line .badge")).to_have_text("pending")
+    page.get_by_role("button", name="Run again").dblclick()
+    job_id_of(page, leaving=job["id"])
+    assert len(api.get("/jobs").json()["data"]) == 2

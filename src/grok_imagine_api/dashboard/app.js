@@ -236,7 +236,13 @@ function render() {
   let page = "jobs";
   if (job) {
     page = "job";
-    leavePage = jobPage(decodeURIComponent(job[1]));
+    let jobId = job[1];
+    try {
+      jobId = decodeURIComponent(jobId);
+    } catch {
+      // A malformed %-escape: ask for it as it is, and the server says there is no such job.
+    }
+    leavePage = jobPage(jobId);
   } else if (path === "/dashboard/new") {
     page = "new";
     leavePage = newPage();
@@ -264,7 +270,9 @@ function problem(error) {
 
 function jobsPage() {
   const query = new URLSearchParams(location.search);
-  const view = { status: query.get("status") || "", q: query.get("q") || "", cursors: [null], loading: false };
+  // `ticket` numbers the requests for rows: an answer that is not the latest is dropped (a slow search for
+  // "cat" must not overwrite the rows for "dog"). `failed`: the last load failed, retry on the next tick.
+  const view = { status: query.get("status") || "", q: query.get("q") || "", cursors: [null], ticket: 0, failed: false };
 
   const cards = h("section", { class: "cards", "aria-label": "Queue overview" });
   const chart = h("section", { class: "chart", "aria-label": "Jobs per hour, last 24 hours" });
@@ -317,10 +325,15 @@ function jobsPage() {
     if (view.q) params.set("q", view.q);
     const cursor = view.cursors[view.cursors.length - 1];
     if (cursor) params.set("cursor", cursor);
+    const ticket = ++view.ticket;
     try {
       const page = await api("/jobs?" + params);
+      if (ticket !== view.ticket) return;
+      view.failed = false;
       drawRows(page);
     } catch (error) {
+      if (ticket !== view.ticket) return;
+      view.failed = true;
       put(tbody, h("tr", {}, h("td", { colspan: 6 }, problem(error))));
     }
   }
@@ -424,10 +437,14 @@ function jobsPage() {
   tbody.append(h("tr", {}, h("td", { colspan: 6, class: "empty" }, "Loading…")));
   load();
   if (live.stats) drawStats(live.stats);
-  return onLive((stats, changed) => {
+  const stop = onLive((stats, changed) => {
     drawStats(stats);
-    if (changed) load();
+    if (changed || view.failed) load();
   });
+  return () => {
+    stop();
+    clearTimeout(typing);
+  };
 }
 
 // ---- one job ----------------------------------------------------------------------------------
@@ -441,23 +458,40 @@ function jobPage(jobId) {
   const media = h("div", { class: "media" });
   const facts = h("dl", { class: "facts" });
   const message = h("div");
+  const notice = h("div");
+  let imageLoading = false;
+  let left = false;
+  let failed = false;
 
   async function load() {
     try {
-      job = await api(`/jobs/${encodeURIComponent(jobId)}`);
+      const fresh = await api(`/jobs/${encodeURIComponent(jobId)}`);
+      if (left) return;
+      job = fresh;
+      failed = false;
+      put(notice);
       draw();
     } catch (error) {
-      if (error.status === 404 && job) job = { ...job, deleted: true };
-      show(link("/dashboard", "← All jobs"), h("h1", {}, "Job"), problem(error));
+      if (left) return;
+      if (!job) {
+        show(link("/dashboard", "← All jobs"), h("h1", {}, "Job"), problem(error));
+        return;
+      }
+      // Keep what is shown and say why it is not moving; the next tick tries again.
+      put(notice, problem(new Error(`Could not refresh this job: ${error.message}`)));
+      failed = true;
     }
   }
 
-  async function act(label, work) {
-    put(message, );
+  async function act(button, work) {
+    put(message);
+    button.disabled = true;
     try {
       await work();
     } catch (error) {
       put(message, problem(error));
+    } finally {
+      button.disabled = false;
     }
   }
 
@@ -476,7 +510,7 @@ function jobPage(jobId) {
         ? h("button", {
             type: "button",
             class: "danger",
-            onclick: () => act("cancel", async () => {
+            onclick: (event) => act(event.currentTarget, async () => {
               job = await api(`/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST" });
               draw();
             }),
@@ -484,7 +518,7 @@ function jobPage(jobId) {
         : null,
       h("button", {
         type: "button",
-        onclick: () => act("rerun", async () => {
+        onclick: (event) => act(event.currentTarget, async () => {
           const again = await api(`/jobs/${encodeURIComponent(job.id)}/rerun`, { method: "POST" });
           navigate(`/dashboard/jobs/${encodeURIComponent(again.id)}`);
         }),
@@ -493,7 +527,7 @@ function jobPage(jobId) {
       h("button", {
         type: "button",
         class: "danger subtle",
-        onclick: () => act("delete", async () => {
+        onclick: (event) => act(event.currentTarget, async () => {
           if (!confirm(`Delete job ${job.id} and its video? This cannot be undone.`)) return;
           await api(`/v1/videos/${encodeURIComponent(job.id)}`, { method: "DELETE" });
           navigate("/dashboard");
@@ -527,16 +561,24 @@ function jobPage(jobId) {
   function drawMedia() {
     const parts = [];
     if (job.has_image) {
+      // The image needs the API key, so it is fetched (once) and shown from a blob: URL.
       const img = h("img", { alt: "Input image", class: "input-image" });
       if (imageUrl) img.src = imageUrl;
-      else
+      else if (!imageLoading) {
+        imageLoading = true;
         api(`/jobs/${encodeURIComponent(job.id)}/image`, { raw: true, headers: { Accept: "image/*" } })
           .then((reply) => reply.blob())
           .then((blob) => {
+            if (left) return;
             imageUrl = URL.createObjectURL(blob);
-            img.src = imageUrl;
+            for (const shown of media.querySelectorAll("img.input-image")) shown.src = imageUrl;
           })
-          .catch(() => img.replaceWith(h("p", { class: "muted" }, "The input image could not be loaded.")));
+          .catch(() => {
+            for (const shown of media.querySelectorAll("img.input-image")) {
+              shown.replaceWith(h("p", { class: "muted" }, "The input image could not be loaded."));
+            }
+          });
+      }
       parts.push(h("figure", {}, img, h("figcaption", {}, "Input image")));
     }
     if (playable()) {
@@ -557,16 +599,19 @@ function jobPage(jobId) {
     status,
     actions,
     message,
+    notice,
     media,
     facts,
   );
   load().then(() => {
-    if (job) main.querySelector(".prompt-title").textContent = job.prompt;
+    const title = main.querySelector(".prompt-title");
+    if (job && title && !left) title.textContent = job.prompt;
   });
   const stop = onLive((_stats, changed) => {
-    if (changed && job && (job.status === "pending" || job.status === "processing")) load();
+    if (failed || (changed && job && (job.status === "pending" || job.status === "processing"))) load();
   });
   return () => {
+    left = true;
     stop();
     if (imageUrl) URL.revokeObjectURL(imageUrl);
   };
