@@ -68,21 +68,28 @@ class Client:
         headers = {"Authorization": f"Bearer {api_key}"} if api_key else {}
         timeout = httpx.Timeout(30.0, connect=10.0)
         self.http = httpx.Client(base_url=self.server, headers=headers, timeout=timeout, transport=transport)
+        # For links to another host (PUBLIC_BASE_URL): signed on their own, never given the key.
+        self.elsewhere = httpx.Client(timeout=timeout, transport=transport)
 
     def __enter__(self) -> Client:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.http.close()
+        self.elsewhere.close()
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         try:
             reply = self.http.request(method, path, **kwargs)
         except httpx.TransportError as exc:
             raise Unreachable(self.server, str(exc) or type(exc).__name__) from None
-        if reply.status_code >= 400:
-            raise error_from(reply)
-        return reply.json()
+        if not reply.is_success:
+            raise error_from(reply)  # a redirect too: this is not the API (a wrong --server, a proxy)
+        try:
+            return reply.json()
+        except ValueError:
+            message = f"{self.server}{path} did not answer with JSON; is --server right?"
+            raise ServerError(reply.status_code, message) from None
 
     def create(self, body: dict[str, Any]) -> dict[str, Any]:
         job: dict[str, Any] = self.request("POST", "/v1/videos/generations", json=body)
@@ -121,10 +128,10 @@ class Client:
             opened = self.http.stream("GET", url[len(self.server) :], timeout=timeout)
         else:
             where = str(httpx.URL(url).copy_with(path="/", query=None)).rstrip("/")
-            opened = httpx.stream("GET", url, timeout=timeout)
+            opened = self.elsewhere.stream("GET", url, timeout=timeout)
         try:
             with opened as reply:
-                if reply.status_code >= 400:
+                if not reply.is_success:
                     reply.read()
                     raise error_from(reply)
                 length = reply.headers.get("content-length")

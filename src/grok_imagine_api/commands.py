@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import BadImage, Client, ServerError, Unreachable, image_data_url
-from .terminal import Progress, fields_text, job_fields, jobs_table
+from .terminal import Progress, fields_text, job_fields, jobs_table, printable
 
 OK = 0
 FAILED = 1
@@ -35,7 +35,7 @@ class GaveUp(Exception):
 
 
 def say(text: str) -> None:
-    sys.stderr.write(text + "\n")
+    sys.stderr.write(printable(text) + "\n")
     sys.stderr.flush()
 
 
@@ -55,7 +55,11 @@ def output_path(output: str | None, job_id: str) -> Path:
 
 
 def check_output(output: str | None) -> None:
-    if output is not None and not Path(output).is_dir() and not Path(output).parent.is_dir():
+    if output is None or Path(output).is_dir():
+        return
+    if output.endswith(("/", os.sep)):
+        raise UsageError(f"no such directory: {output}")
+    if not Path(output).parent.is_dir():
         raise UsageError(f"no such directory for the output file: {Path(output).parent}")
 
 
@@ -166,7 +170,7 @@ def follow(client: Client, job_id: str, progress: Progress, args: argparse.Names
         return FAILED
     if args.no_download:
         progress.done("completed")
-        print(url)
+        print(printable(str(url)))
         return OK
     target = output_path(args.output, job_id)
     try:
@@ -209,5 +213,5 @@ def show_status(args: argparse.Namespace) -> int:
 def cancel(args: argparse.Namespace) -> int:
     with client_for(args) as client:
         job = client.cancel(args.job_id)
-    print(f"cancelled job {job['id']} ({job['status']}, {job.get('error_code')})")
+    print(printable(f"cancelled job {job['id']} ({job['status']}, {job.get('error_code')})"))
     return OK

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -98,8 +99,18 @@ def status_text(job: dict[str, Any]) -> str:
     return f"{job['status']} ({code})" if code else str(job["status"])
 
 
+# Control characters (ESC sequences can retitle the window, recolour or hide output, even set the clipboard) and
+# bidirectional overrides (which reorder what is shown): text from the server never carries them to the terminal.
+UNPRINTABLE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` with every control character but newline and tab replaced by "?"."""
+    return UNPRINTABLE.sub("?", text)
+
+
 def one_line(text: str, width: int) -> str:
-    text = " ".join(text.split())
+    text = " ".join(printable(text).split())
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
@@ -116,7 +127,7 @@ def jobs_table(jobs: list[dict[str, Any]], *, width: int, now: float) -> str:
     for row, job in zip(rows, jobs, strict=True):
         cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=True)]
         lines.append("  ".join([*cells, one_line(str(job.get("prompt") or ""), prompt_width)]).rstrip())
-    return "\n".join(lines)
+    return printable("\n".join(lines))
 
 
 def moment(timestamp: float | None, now: float) -> str:
@@ -170,4 +181,4 @@ def job_fields(job: dict[str, Any], *, now: float) -> list[tuple[str, str]]:
 
 def fields_text(fields: list[tuple[str, str]]) -> str:
     width = max(len(name) for name, _ in fields) + 1
-    return "\n".join(f"{(name + ':').ljust(width)} {value}" for name, value in fields)
+    return printable("\n".join(f"{(name + ':').ljust(width)} {value}" for name, value in fields))

@@ -83,9 +83,27 @@ def test_the_key_goes_only_to_the_server_itself(tmp_path: Path) -> None:
 
     with client(httpx.MockTransport(answer)) as api:
         api.download(f"{SERVER}/videos/job_1.mp4?signature=abc", tmp_path / "out.mp4", lambda done, total: None)
+        api.download("https://cdn.test/videos/job_1.mp4?signature=def", tmp_path / "cdn.mp4", lambda d, t: None)
     assert (tmp_path / "out.mp4").read_bytes() == b"video"
     assert seen[0].headers["authorization"] == "Bearer sk-test"
     assert seen[0].url.params["signature"] == "abc"
+    assert (tmp_path / "cdn.mp4").read_bytes() == b"video"
+    assert seen[1].url.host == "cdn.test"
+    assert "authorization" not in seen[1].headers
+
+
+def test_an_answer_that_is_not_the_api_is_an_error_not_a_crash(tmp_path: Path) -> None:
+    def answer(request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/moved.mp4":
+            return httpx.Response(302, headers={"Location": "https://elsewhere.test/"}, text="<a>moved</a>")
+        return httpx.Response(200, text="<!doctype html><title>dashboard</title>")
+
+    with client(httpx.MockTransport(answer)) as api:
+        with pytest.raises(ServerError, match="did not answer with JSON"):
+            api.jobs(status=None, text=None, limit=5, cursor=None)
+        with pytest.raises(ServerError, match="HTTP 302"):
+            api.download(f"{SERVER}/moved.mp4", tmp_path / "out.mp4", lambda done, total: None)
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_images_are_sent_as_data_urls_of_their_real_type(tmp_path: Path) -> None:

@@ -46,6 +46,20 @@ def cli(*args: str, cwd: Path, env: dict[str, str] | None = None) -> subprocess.
     )
 
 
+STARTED: list[Running] = []
+
+
+@pytest.fixture(autouse=True)
+def no_client_left_running() -> Iterator[None]:
+    """A test that fails half-way must not leave a client polling forever."""
+    yield
+    while STARTED:
+        proc = STARTED.pop().proc
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait(timeout=10)
+
+
 class Running:
     """A client process whose stderr is read as it comes, so a test can wait for a line."""
 
@@ -59,6 +73,7 @@ class Running:
             stderr=subprocess.PIPE,
             text=True,
         )
+        STARTED.append(self)
         self.lines: list[str] = []
         self.reader = threading.Thread(target=self._read, daemon=True)
         self.reader.start()
@@ -259,6 +274,7 @@ def test_local_mistakes_exit_2_before_calling_the_server(tmp_path: Path) -> None
         (["--image", "missing.png"], "image file not found: missing.png"),
         (["--image", "notes.txt"], "notes.txt is not a PNG, JPEG or WebP image"),
         (["-o", "no/such/dir/out.mp4"], "no such directory for the output file: no/such/dir"),
+        (["-o", "newdir/"], "no such directory: newdir/"),
         (["--aspect", "4:3"], "invalid choice: '4:3'"),
     ]
     for args, message in cases:

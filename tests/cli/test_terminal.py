@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import io
 
-from grok_imagine_api.terminal import Progress, age, elapsed, fields_text, job_fields, jobs_table
+from grok_imagine_api.terminal import Progress, age, elapsed, fields_text, job_fields, jobs_table, printable
 
 
 class Clock:
@@ -80,3 +80,14 @@ def test_one_jobs_fields() -> None:
     assert fields["options"] == "(the page's defaults)"
     assert fields["video"] == "-"
     assert fields_text([("id", "job_1"), ("status", "pending")]) == "id:     job_1\nstatus: pending"
+
+
+def test_control_characters_from_the_server_never_reach_the_terminal() -> None:
+    evil = "evil \x1b]0;PWNED\x07 \x1b[31mred\u202e"
+    job = {"id": "job_1", "status": "failed", "error_code": "x\x1b[2J", "progress": 0, "created": 0, "prompt": evil}
+    table = jobs_table([job], width=120, now=10)
+    fields = fields_text(job_fields({**job, "error": evil, "options": {}}, now=10))
+    for text in (table, fields, printable(evil)):
+        assert not any(ord(c) < 32 and c not in "\n\t" for c in text), repr(text)
+        assert "\u202e" not in text
+    assert printable("line one\n\tline two") == "line one\n\tline two"
