@@ -11,7 +11,7 @@ from typing import Any
 
 import httpx
 import pytest
-from playwright.sync_api import BrowserContext, Page, Worker, sync_playwright
+from playwright.sync_api import BrowserContext, Error, Page, Worker, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -71,12 +71,32 @@ class Browser:
             self.popup.wait_for_timeout(50)
         return result
 
+    def stop_service_worker(self) -> None:
+        """What Chrome does to an extension service worker that has been idle for 30 s, done now. Returns once the
+        running instance is gone; Chrome may start a new one at once (a message from the page wakes it)."""
+        self.service_worker.evaluate("globalThis.__beforeStop = true")
+        session = self.context.new_cdp_session(self.popup)
+        targets = session.send("Target.getTargets")["targetInfos"]
+        [target] = [t for t in targets if t["type"] == "service_worker" and t["url"] == self.service_worker.url]
+        session.send("Target.closeTarget", {"targetId": target["targetId"]})
+        # Playwright's handle follows the worker's URL to a new instance, which lacks the mark.
+        self.wait(lambda: not same_instance(self.service_worker), timeout=10)
+        session.detach()
+
     @property
     def popup(self) -> Page:
         for page in self.context.pages:
             if page.url.endswith("/popup.html"):
                 return page
         return self.page("popup.html")
+
+
+def same_instance(service_worker: Worker) -> bool:
+    """Whether the instance marked by stop_service_worker is still the one running."""
+    try:
+        return bool(service_worker.evaluate("globalThis.__beforeStop === true"))
+    except Error:
+        return False
 
 
 def launch(profile: Path, imagine: Imagine) -> tuple[Any, BrowserContext]:

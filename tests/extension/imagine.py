@@ -48,6 +48,7 @@ class Imagine:
     lang: str = "en"
     outdated_loads: int = 0
     step_ms: int = 100
+    asset_host: str = "https://assets.grok.com"
     submissions: list[dict[str, Any]] = field(default_factory=list)
     video_fetches: list[str] = field(default_factory=list)
     page_loads: list[str] = field(default_factory=list)
@@ -73,6 +74,7 @@ class Imagine:
             "stepMs": self.step_ms,
             "stepPercent": 10,
             "modeSwitchMs": 300,
+            "assetHost": self.asset_host,
         }
 
     def _grok(self, route: Route) -> None:

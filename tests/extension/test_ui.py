@@ -6,7 +6,6 @@ from pathlib import Path
 
 import httpx
 from imagine import Imagine
-from playwright.sync_api import Error, Worker
 
 from conftest import WORKER_TOKEN, Browser, launch, service_worker, wait_for_job
 from support import ProcessServer, create_job
@@ -103,22 +102,10 @@ def test_the_popup_shows_progress_history_and_counters_as_text(worker: Browser, 
     assert popup.locator("#connection").get_attribute("data-state") == "connected"
 
 
-def alive(service_worker: Worker) -> bool:
-    try:
-        service_worker.evaluate("1")
-    except Error:
-        return False
-    return True
-
-
 def test_a_job_survives_chrome_stopping_the_service_worker(worker: Browser, api: httpx.Client) -> None:
     worker.imagine.step_ms = 300
     job = create_job(api, "keep going")
     worker.wait(lambda: (worker.storage("current").get("current") or {}).get("phase") == "generating")
-    session = worker.context.new_cdp_session(worker.popup)
-    targets = session.send("Target.getTargets")["targetInfos"]
-    [target] = [t for t in targets if t["type"] == "service_worker" and t["url"] == worker.service_worker.url]
-    session.send("Target.closeTarget", {"targetId": target["targetId"]})
-    worker.wait(lambda: not alive(worker.service_worker), timeout=10)
+    worker.stop_service_worker()
     done = wait_for_job(worker, api, job["id"])
     assert done["status"] == "completed", (done["error_code"], done["error"])
