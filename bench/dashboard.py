@@ -14,6 +14,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -150,6 +151,20 @@ def measure(http: httpx.Client, some_id: str) -> None:
     timed(http, "GET /jobs/{id}", f"/jobs/{some_id}")
     timed(http, "GET /stats (the 2-second live poll)", "/stats", 200)
     timed(http, "GET /workers", "/workers")
+    searching = threading.Event()
+
+    def search_forever() -> None:
+        with httpx.Client(base_url=str(http.base_url), timeout=30) as other:
+            while not searching.is_set():
+                other.get("/jobs", params={"q": "lighthouse", "limit": 50})
+
+    beside = threading.Thread(target=search_forever)
+    beside.start()
+    try:
+        timed(http, "GET /health while another client searches nonstop", "/health", 200)
+    finally:
+        searching.set()
+        beside.join()
 
 
 async def activity_query(db: Path) -> None:
