@@ -76,6 +76,15 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     cancel = commands.add_parser("cancel", parents=[connection], help="cancel a queued or running job")
     cancel.add_argument("job_id")
 
+    fetch = commands.add_parser(
+        "download", parents=[connection], help="wait for a job made earlier (progress bar) and save its MP4"
+    )
+    fetch.add_argument("job_id")
+    fetch.add_argument(
+        "-o", "--output", metavar="FILE", help="where to save the MP4 (default: ./<job_id>.mp4; a directory works)"
+    )
+    fetch.add_argument("--timeout", type=float, metavar="SECONDS", help="stop waiting after this long (exit 1)")
+
 
 def run_client_command(args: argparse.Namespace) -> int:
     from . import commands
@@ -86,6 +95,7 @@ def run_client_command(args: argparse.Namespace) -> int:
         "jobs": commands.list_jobs,
         "status": commands.show_status,
         "cancel": commands.cancel,
+        "download": commands.download,
     }[args.command]
     try:
         return run(args)

@@ -44,7 +44,7 @@ def client_for(args: argparse.Namespace) -> Client:
 
 
 def resume_hint(job_id: str) -> str:
-    return f"follow it with: grok-imagine-api status {job_id}"
+    return f"follow it with: grok-imagine-api status {job_id}, or save it when done: grok-imagine-api download {job_id}"
 
 
 def output_path(output: str | None, job_id: str) -> Path:
@@ -87,7 +87,9 @@ def poll_job(client: Client, job_id: str) -> dict[str, Any] | None:
         if exc.status >= 500:
             return None
         if exc.status == 404:
-            raise ServerError(404, f"job {job_id} no longer exists on the server (deleted)", exc.code) from None
+            raise ServerError(
+                404, f"job {job_id} is not on the server (deleted, or never made there)", exc.code
+            ) from None
         raise
 
 
@@ -148,6 +150,23 @@ def generate(args: argparse.Namespace) -> int:
         except KeyboardInterrupt:
             progress.end()
             return ask_to_cancel(client, job_id)
+        finally:
+            progress.end()
+
+
+def download(args: argparse.Namespace) -> int:
+    """`generate` from the point where the job exists: wait with a progress line, then save the video."""
+    check_output(args.output)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    args.no_download = False
+    with client_for(args) as client:
+        progress = Progress(sys.stderr, tty=sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
+        try:
+            return follow(client, args.job_id, progress, args)
+        except KeyboardInterrupt:
+            progress.end()
+            say(f"stopped waiting; job {args.job_id} keeps running on the server")
+            return INTERRUPTED
         finally:
             progress.end()
 

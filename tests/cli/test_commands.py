@@ -217,6 +217,19 @@ def test_generate_without_download_prints_the_link(live: ProcessServer, tmp_path
     assert list(tmp_path.iterdir()) == []
 
 
+def test_download_waits_for_a_job_made_earlier_and_saves_it(live: ProcessServer, tmp_path: Path) -> None:
+    job_id = create(live, unique("made elsewhere"))
+    result = cli("download", job_id, "-o", "later.mp4", "--server", live.url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == "later.mp4\n"
+    assert (tmp_path / "later.mp4").read_bytes() == DEMO_MP4
+    assert result.stderr.splitlines()[-1].endswith("] saved")
+    unknown = cli("download", "job_unknown", "--server", live.url, cwd=tmp_path)
+    assert unknown.returncode == 1
+    expected = "error: job_not_found: job job_unknown is not on the server (deleted, or never made there)"
+    assert unknown.stderr.splitlines()[-1] == expected
+
+
 def test_a_failed_job_exits_1_with_the_servers_message(idle: ProcessServer, tmp_path: Path) -> None:
     prompt = unique("a forbidden cat")
     client = Running("generate", prompt, "--server", idle.url, cwd=tmp_path)
