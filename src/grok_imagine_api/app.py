@@ -21,7 +21,7 @@ from .clock import Clock, SystemClock
 from .config import Settings, load_settings
 from .files.storage import LocalVideoStorage, VideoStorage
 from .maintenance.cleanup import cleanup_forever, run_cleanup
-from .metrics import Metrics, MetricsMiddleware
+from .metrics import Metrics
 from .reqlog import RequestLog, RequestLogMiddleware
 from .service import JobService
 from .store.base import JobStore
@@ -108,7 +108,5 @@ def create_app(
         allow_headers=["*"],
         expose_headers=["Content-Range", "Content-Length", "Accept-Ranges", "ETag", "Last-Modified"],
     )
-    app.add_middleware(RequestLogMiddleware, log=request_log)
-    # Outermost, so request latency covers everything the server does, the request log included.
-    app.add_middleware(MetricsMiddleware, metrics=app_metrics)
+    app.add_middleware(RequestLogMiddleware, log=request_log, observe=app_metrics.request)
     return app

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterable, Mapping
 
 import prometheus_client
@@ -10,7 +9,6 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
-from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from .domain.jobs import ErrorCode, Job, JobStatus
 from .worker.registry import WorkerInfo
@@ -111,29 +109,3 @@ class Metrics:
             # labels() takes a lock and builds a tuple each call: look each series up once.
             series = self._request_series[key] = self.request_seconds.labels(method, path, f"{status // 100}xx")
         series.observe(seconds)
-
-
-class MetricsMiddleware:
-    """Times every HTTP request and files it under its route template, never its raw path."""
-
-    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
-        self.app = app
-        self.metrics = metrics
-
-    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        started = time.perf_counter()
-        status = 500
-
-        async def capture(message: Message) -> None:
-            nonlocal status
-            if message["type"] == "http.response.start":
-                status = message["status"]
-            await send(message)
-
-        try:
-            await self.app(scope, receive, capture)
-        finally:
-            self.metrics.request(scope["method"], scope.get("route"), status, time.perf_counter() - started)
