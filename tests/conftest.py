@@ -9,7 +9,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from support import ThreadServer, settings_for
+from support import ProcessServer, ThreadServer, settings_for
 
 
 @pytest.fixture
@@ -21,4 +21,11 @@ def server(tmp_path: Path) -> Iterator[ThreadServer]:
 @pytest.fixture
 def client(server: ThreadServer) -> Iterator[httpx.Client]:
     with server.client() as http:
+        yield http
+
+
+@pytest.fixture
+def api(server: ThreadServer | ProcessServer) -> Iterator[httpx.Client]:
+    """A client of whichever `server` is in scope (folders with browser tests start a ProcessServer)."""
+    with httpx.Client(base_url=server.url, timeout=30) as http:
         yield http

@@ -5,7 +5,6 @@ import sys
 from collections.abc import Iterator
 from pathlib import Path
 
-import httpx
 import pytest
 from playwright.sync_api import Browser, sync_playwright
 
@@ -37,12 +36,6 @@ def chromium() -> Iterator[Browser]:
 def server(tmp_path: Path) -> Iterator[ProcessServer]:
     with process_server(tmp_path) as srv:
         yield srv
-
-
-@pytest.fixture
-def api(server: ProcessServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        yield http
 
 
 @pytest.fixture

@@ -161,12 +161,6 @@ def server(tmp_path: Path) -> Iterator[ProcessServer]:
         yield srv
 
 
-@pytest.fixture
-def api(server: ProcessServer) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=server.url, timeout=30) as http:
-        yield http
-
-
 # The server is set up before the browser so that it stops after it: a server stopping under a waiting long poll
 # would wait for it to end.
 @pytest.fixture
