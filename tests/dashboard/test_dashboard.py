@@ -327,3 +327,10 @@ def test_a_double_click_on_run_again_makes_one_job(tab: Tab, api: httpx.Client) 
     page.get_by_role("button", name="Run again").dblclick()
     job_id_of(page, leaving=job["id"])
     assert len(api.get("/jobs").json()["data"]) == 2
+
+
+def test_a_job_address_that_is_not_one_says_so(tab: Tab) -> None:
+    for bad in ("job_nothing_here", "%E0%A4%A"):  # the second is not even a valid %-escape
+        page = tab.open(f"/dashboard/jobs/{bad}")
+        expect(page.locator(".error")).to_contain_text("No job with id")
+        expect(page.get_by_role("link", name="← All jobs")).to_be_visible()
