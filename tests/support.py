@@ -211,6 +211,10 @@ def create_job(client: httpx.Client, prompt: str = "A cat playing piano", **extr
     return body
 
 
+# What a worker declares to be handed remixes, extensions and edits too (one that declares nothing gets none).
+EVERYTHING = {"kinds": "text_to_video,image_to_video,extend,remix,edit", "sources": "grok,upload"}
+
+
 def claim(client: httpx.Client, **params: Any) -> dict[str, Any]:
     reply = client.get("/extension/poll", params=params)
     assert reply.status_code == 200, reply.text

@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import __version__
-from .api import dashboard, extension, jobs, metrics, monitoring, openai, seed, videos
+from .api import dashboard, extension, jobs, metrics, monitoring, openai, seed, shared, videos
 from .api.auth import Auth
 from .api.errors import install_error_handlers
 from .api.idempotency import IdempotencyKeys
@@ -95,7 +95,7 @@ def create_app(
     app.state.signer = None
     app.state.idempotency = IdempotencyKeys()
     install_error_handlers(app)
-    for module in (seed, openai, videos, extension, monitoring, jobs, dashboard, metrics):
+    for module in (seed, openai, shared, videos, extension, monitoring, jobs, dashboard, metrics):
         app.include_router(module.router)
     # Routes that stream uploads enforce their own limits.
     streaming = ("/extension/complete", "/v1/videos/extensions", "/v1/videos/edits")

@@ -8,7 +8,9 @@ import os
 import sys
 
 from .config import load_settings
-from .domain.jobs import ASPECT_RATIOS, DURATIONS, MODES, RESOLUTIONS, JobStatus
+from .demo_args import add_ability_arguments
+from .domain.jobs import JobStatus
+from .domain.options import ACCEPTED_ASPECT_RATIOS, ACCEPTED_RESOLUTIONS, DURATION_RANGE, PRESETS
 
 
 def serve(host: str | None = None, port: int | None = None, reload: bool = False) -> None:
@@ -51,10 +53,17 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     gen.add_argument("prompt", help="what the video should show")
     gen.add_argument("--image", metavar="FILE", help="start from this PNG, JPEG or WebP image (image-to-video)")
-    gen.add_argument("--aspect", "--aspect-ratio", choices=ASPECT_RATIOS, help="aspect ratio")
-    gen.add_argument("--duration", type=int, choices=DURATIONS, help="seconds")
-    gen.add_argument("--resolution", choices=RESOLUTIONS)
-    gen.add_argument("--mode", "--preset", choices=MODES, help="Grok Imagine's preset")
+    nearest = "what the workers cannot make exactly becomes the nearest they can, and a note says so"
+    gen.add_argument("--aspect", "--aspect-ratio", choices=ACCEPTED_ASPECT_RATIOS, help=f"aspect ratio; {nearest}")
+    gen.add_argument(
+        "--duration",
+        type=int,
+        choices=DURATION_RANGE,
+        metavar=f"{DURATION_RANGE[0]}..{DURATION_RANGE[-1]}",
+        help="seconds (Grok Imagine makes 6 or 10)",
+    )
+    gen.add_argument("--resolution", choices=ACCEPTED_RESOLUTIONS)
+    gen.add_argument("--mode", "--preset", choices=PRESETS, help="Grok Imagine's preset")
     gen.add_argument("--model", default="grok", help="model name recorded with the job (default: grok)")
     gen.add_argument(
         "-o", "--output", metavar="FILE", help="where to save the MP4 (default: ./<job_id>.mp4; a directory works)"
@@ -137,6 +146,7 @@ def main(argv: list[str] | None = None) -> int:
     worker_cmd.add_argument(
         "--token", default=os.environ.get("WORKER_TOKEN"), help="worker token (default: $WORKER_TOKEN)"
     )
+    add_ability_arguments(worker_cmd)
     add_client_commands(commands)
 
     args = parser.parse_args(argv)
@@ -145,12 +155,18 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if args.command != "worker":
         return run_client_command(args)
+    from .demo_args import abilities_from
     from .demo_worker import run_demo_worker
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
     logging.getLogger("httpx").setLevel(logging.WARNING)
     return run_demo_worker(
-        args.server, client_id=args.client_id, max_jobs=args.max_jobs, delay=args.delay, token=args.token
+        args.server,
+        client_id=args.client_id,
+        max_jobs=args.max_jobs,
+        delay=args.delay,
+        token=args.token,
+        abilities=abilities_from(args),
     )
 
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 from pydantic import Field, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -51,6 +51,11 @@ class Settings(BaseSettings):
     image_fetch_timeout_seconds: float = Field(15, gt=0)
     allow_private_urls: bool = False
 
+    # What is made: `nearest` maps what was asked onto what workers can make and says so in every answer;
+    # `strict` refuses (400) anything the default table cannot make exactly, and fails mismatched videos.
+    option_matching: Literal["nearest", "strict"] = "nearest"
+    no_capable_worker_seconds: float = Field(600, gt=0)
+
     @field_validator("public_base_url")
     @classmethod
     def _strip_slash(cls, value: str | None) -> str | None:
@@ -72,6 +77,11 @@ class Settings(BaseSettings):
             except ValueError:
                 raise ValueError("not a valid JSON list; use a comma-separated list or a JSON array") from None
         return [item.strip() for item in value.split(",") if item.strip()]
+
+    @field_validator("option_matching", mode="before")
+    @classmethod
+    def _lower(cls, value: object) -> object:
+        return value.strip().lower() if isinstance(value, str) else value
 
     @field_validator("log_level")
     @classmethod

@@ -1,15 +1,21 @@
-"""A demo worker: claims jobs like the browser extension does and answers each with a bundled sample
-clip. It shows the whole flow without a Grok account; it does not generate anything."""
+"""A demo worker: claims jobs like the browser extension does and answers each with a made-up clip of the
+promised shape and length. It shows the whole flow, abilities included, without a Grok account; it does not
+generate anything."""
 
 from __future__ import annotations
 
 import logging
+import tempfile
 import time
-from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import httpx
 
 from . import __version__
+from .demo_clips import bundled_clip, frame_size, make_clip
+from .domain.jobs import Produced
+from .files.media import probe
 
 log = logging.getLogger("grok_imagine_api.demo_worker")
 
@@ -17,11 +23,44 @@ POLL_WAIT_SECONDS = 25
 MAX_BACKOFF_SECONDS = 30.0
 
 
-def demo_clip() -> bytes:
-    return resources.files("grok_imagine_api").joinpath("assets/demo.mp4").read_bytes()
+class SourceUnavailable(Exception):
+    pass
 
 
-def process_job(client: httpx.Client, job: dict[str, object], clip: bytes, delay: float) -> None:
+def source_shape(client: httpx.Client, url: str) -> Produced:
+    """Download a job's source video (as a real worker would) and read its length and frame size."""
+    reply = client.get(url)
+    if reply.status_code != 200:
+        raise SourceUnavailable(f"the source video could not be downloaded (HTTP {reply.status_code})")
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder) / "source.mp4"
+        path.write_bytes(reply.content)
+        produced = probe(path)
+    if produced is None:
+        raise SourceUnavailable("the source video could not be read")
+    return produced
+
+
+def clip_for(client: httpx.Client, job: dict[str, Any]) -> bytes:
+    """What the job promised: its options, and for an extension its source's length plus the added seconds."""
+    options = job.get("options") or {}
+    kind = job.get("kind", "generate")
+    source = source_shape(client, str(job["source_video_url"])) if job.get("source_video_url") else Produced()
+    if kind == "generate" and options.get("aspect_ratio") is None and options.get("duration") is None:
+        return bundled_clip()  # nothing was promised: the founding document's jobs get the sample clip
+    seconds = float(options.get("duration") or source.seconds or 6)
+    if kind == "extend":
+        seconds += source.seconds or 0
+    elif kind in ("remix", "edit") and options.get("duration") is None and source.seconds:
+        seconds = source.seconds
+    if options.get("aspect_ratio") is None and source.width and source.height:
+        width, height = source.width, source.height  # an extension or edit keeps its source's frame
+    else:
+        width, height = frame_size(options.get("aspect_ratio") or "16:9", options.get("resolution") or "480p")
+    return make_clip(width, height, seconds, seed=str(job["job_id"]))
+
+
+def process_job(client: httpx.Client, job: dict[str, Any], delay: float) -> None:
     job_id = str(job["job_id"])
     token = job.get("claim_token")
     for percent in (25, 50, 75):
@@ -30,48 +69,64 @@ def process_job(client: httpx.Client, job: dict[str, object], clip: bytes, delay
         if reply.status_code != 200:
             log.warning("job %s: progress refused (%s): %s", job_id, reply.status_code, reply.text)
             return
+        if reply.json().get("cancelled"):
+            log.info("job %s: cancelled by its client", job_id)
+            return
+    try:
+        clip = clip_for(client, job)
+    except SourceUnavailable as exc:
+        client.post(
+            "/extension/error",
+            json={"job_id": job_id, "claim_token": token, "code": "source_unavailable", "error": str(exc)},
+        )
+        log.warning("job %s: %s", job_id, exc)
+        return
     reply = client.post(
         "/extension/complete",
         data={"job_id": job_id, "claim_token": str(token)},
         files={"video": (f"{job_id}.mp4", clip, "video/mp4")},
     )
     if reply.status_code == 200:
-        log.info("job %s: uploaded the demo clip (%d bytes)", job_id, len(clip))
+        log.info("job %s: uploaded a demo clip (%d bytes)", job_id, len(clip))
     else:
         log.warning("job %s: upload refused (%s): %s", job_id, reply.status_code, reply.text)
 
 
 def run_demo_worker(
-    server: str, *, client_id: str, max_jobs: int | None = None, delay: float = 0.2, token: str | None = None
+    server: str,
+    *,
+    client_id: str,
+    max_jobs: int | None = None,
+    delay: float = 0.2,
+    token: str | None = None,
+    abilities: dict[str, Any] | None = None,
 ) -> int:
-    clip = demo_clip()
     done = 0
     backoff = 1.0
-    log.info("demo worker %s polling %s (answers every job with a sample clip)", client_id, server)
+    log.info("demo worker %s polling %s (answers every job with a made-up clip)", client_id, server)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = httpx.Timeout(30.0, read=POLL_WAIT_SECONDS + 15)
+    poll = {"client_id": client_id, "version": f"demo-worker/{__version__}", "mode": "video", "wait": POLL_WAIT_SECONDS}
+    if abilities is not None:
+        poll["abilities"] = abilities
     with httpx.Client(base_url=server.rstrip("/"), timeout=timeout, headers=headers) as client:
         while max_jobs is None or done < max_jobs:
             try:
-                reply = client.get(
-                    "/extension/poll",
-                    params={
-                        "client_id": client_id,
-                        "version": f"demo-worker/{__version__}",
-                        "mode": "video",
-                        "wait": POLL_WAIT_SECONDS,
-                    },
-                )
+                # Declared at every poll: a server that restarted learns them again at once.
+                reply = client.post("/extension/poll", json=poll)
                 if reply.status_code == 204:
                     backoff = 1.0
                     continue
                 if reply.status_code == 401:
                     log.error("the server refused the worker token (%s); set --token or WORKER_TOKEN", reply.text)
                     return 2
+                if reply.status_code == 400:
+                    log.error("the server refused this worker's declaration: %s", reply.text)
+                    return 2
                 reply.raise_for_status()
                 job = reply.json()
-                log.info("job %s: claimed (%s)", job["job_id"], str(job["prompt"])[:60])
-                process_job(client, job, clip, delay)
+                log.info("job %s: claimed %s (%s)", job["job_id"], job.get("kind"), str(job["prompt"])[:60])
+                process_job(client, job, delay)
                 done += 1
                 backoff = 1.0
             except KeyboardInterrupt:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
@@ -62,8 +63,16 @@ class Metrics:
             buckets=REQUEST_BUCKETS,
             registry=on,
         )
+        self.output_mismatches = Counter(
+            PREFIX + "output_mismatches",
+            "Uploaded videos that differ from what the job promised, by option",
+            ["param"],
+            registry=on,
+        )
         for code in ErrorCode:
             self.jobs_failed.labels(code.value)
+        for param in ("aspect_ratio", "duration", "video"):
+            self.output_mismatches.labels(param)
         self._request_series: dict[tuple[str, str, int], Histogram] = {}
 
     # -- job events (JobService) -------------------------------------------------------------
@@ -80,6 +89,10 @@ class Metrics:
         self.upload_bytes.inc(video_bytes)
         if job.claimed_at is not None and job.completed_at is not None:
             self.generation.observe(max(0.0, job.completed_at - job.claimed_at))
+
+    def mismatched(self, mismatch: list[dict[str, Any]]) -> None:
+        for item in mismatch:
+            self.output_mismatches.labels(item["param"]).inc()
 
     def failed(self, job: Job) -> None:
         self.jobs_failed.labels(job.error_code or ErrorCode.WORKER_ERROR.value).inc()

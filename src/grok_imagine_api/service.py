@@ -8,30 +8,32 @@ import logging
 import re
 import time
 from collections.abc import AsyncIterator, Coroutine
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from .clock import Clock
 from .config import Settings
+from .domain.abilities import DEFAULT_ABILITIES, Abilities, kind_needs, option_needs, waiting_reason
 from .domain.errors import Conflict, InvalidRequest, NotFound
 from .domain.images import decode_image
 from .domain.jobs import (
     Claim,
     Dialect,
     ErrorCode,
-    GenerationOptions,
     InputImage,
     Job,
     JobKind,
     JobStatus,
     NewJob,
+    Produced,
     check_worker_report,
     new_job_id,
-    validate_options,
     validate_prompt,
 )
+from .domain.options import Asked, from_options, match
+from .domain.output import check_output
 from .files import media
-from .files.remote import fetch_image
+from .files.remote import fetch_image, fetch_video
 from .files.storage import Upload, VideoStorage
 from .metrics import Metrics
 from .store.base import ACTIVITY_BUCKET, Activity, JobStore
@@ -62,7 +64,7 @@ class JobRequest:
 
     prompt: str
     model: str
-    options: GenerationOptions = field(default_factory=GenerationOptions)
+    asked: Asked = field(default_factory=Asked)
     image: str | InputImage | None = None
     dialect: Dialect = Dialect.SEED
     owner: str | None = None
@@ -72,6 +74,7 @@ class JobRequest:
     source_upload: Upload | None = None
     requested: dict[str, Any] = field(default_factory=dict)
     image_param: str = "image"
+    source_param: str = "video"
 
 
 @dataclass(frozen=True)
@@ -125,19 +128,18 @@ class JobService:
 
     async def create(self, request: JobRequest) -> Job:
         text = validate_prompt(request.prompt, max_chars=self.settings.max_prompt_chars)
-        options = validate_options(request.options)
         image = await self._decode(request.image, request.image_param)
         job_id = new_job_id()
-        if request.source_job_id is not None:
-            source = await self.get(request.source_job_id, viewer=request.owner, param="video_id")
-            if not source.has_video or self.storage.path_for(source.id) is None:
-                raise InvalidRequest(
-                    f"Video {source.id} is {source.status.value} and has no video to start from",
-                    param="video_id",
-                    code="source_not_ready",
-                )
-        if request.source_upload is not None:
-            await asyncio.to_thread(self.storage.promote_source, request.source_upload, job_id)
+        source = await self._source(request)
+        upload = request.source_upload
+        if upload is None and request.source_url is not None:
+            upload = await self._fetch_source(request.source_url, request.source_param)
+        kind = kind_needs(request.kind, has_image=image is not None, grok_source=bool(source and source.grok_post_id))
+        options, adjustments = match(
+            request.asked, self._capable_of(kind), strict=self.settings.option_matching == "strict"
+        )
+        if upload is not None:
+            await asyncio.to_thread(self.storage.promote_source, upload, job_id)
         new = NewJob(
             id=job_id,
             model=request.model,
@@ -150,19 +152,66 @@ class JobService:
             kind=request.kind,
             source_job_id=request.source_job_id,
             source_url=request.source_url,
-            source_size=request.source_upload.size if request.source_upload else None,
+            source_size=upload.size if upload else None,
             requested=request.requested,
+            adjustments=[adjustment.to_dict() for adjustment in adjustments],
+            needs=kind + option_needs(options),
         )
         try:
             job = await self.store.create(new)
         except BaseException:
-            if request.source_upload is not None:
+            if upload is not None:
                 await asyncio.to_thread(self.storage.delete_source, job_id)
             raise
-        self.dispatcher.notify(1)
+        self.dispatcher.notify_all()
         self.metrics.created()
         self._changed()
         return job
+
+    async def _source(self, request: JobRequest) -> Job | None:
+        """The finished job a remix, extension or edit starts from, if it names one."""
+        if request.source_job_id is None:
+            return None
+        source = await self.get(request.source_job_id, viewer=request.owner, param=request.source_param)
+        if not source.has_video or self.storage.path_for(source.id) is None:
+            raise InvalidRequest(
+                f"Video {source.id} is {source.status.value} and has no video to start from",
+                param=request.source_param,
+                code="source_not_ready",
+            )
+        return source
+
+    async def _fetch_source(self, url: str, param: str) -> Upload:
+        """An external source video, fetched now: a worker is never handed a URL this server has not checked."""
+        upload = await asyncio.to_thread(self.storage.begin_upload)
+        try:
+            await fetch_video(
+                url,
+                upload,
+                param=param,
+                max_bytes=self.settings.max_upload_bytes,
+                fetch_seconds=self.settings.image_fetch_timeout_seconds,
+                allow_private=self.settings.allow_private_urls,
+            )
+        except BaseException:
+            await asyncio.to_thread(upload.discard)
+            raise
+        return upload
+
+    def _capable_of(self, kind: list[str]) -> list[Abilities]:
+        """What the connected workers that can make this kind of job declared; options are matched to it."""
+        wanted = frozenset(kind)
+        return [
+            info.abilities or DEFAULT_ABILITIES
+            for info in self.workers.recent(self.clock.now())
+            if wanted <= info.tokens
+        ]
+
+    def waiting_reason(self, job: Job) -> str | None:
+        """Why a queued job is not being made: no connected worker can make it."""
+        if job.status is not JobStatus.PENDING:
+            return None
+        return waiting_reason(job.needs, [info.tokens for info in self.workers.recent(self.clock.now())])
 
     async def _decode(self, image: str | InputImage | None, param: str = "image") -> InputImage | None:
         """An image from base64, a data URL, or an http(s) URL (fetched now, so a bad one fails the request)."""
@@ -211,6 +260,20 @@ class JobService:
             return Page(jobs, encode_cursor(jobs[-1].seq))
         return Page(jobs, None)
 
+    async def list_after(
+        self, *, viewer: str | None, limit: int, after_seq: int | None, ascending: bool
+    ) -> tuple[list[Job], bool]:
+        """A page in creation order from a job's position (OpenAI's `after`), and whether more follow."""
+        jobs = await self.store.list_jobs(
+            status=None,
+            limit=limit + 1,
+            owner=viewer,
+            ascending=ascending,
+            after_seq=after_seq if ascending else None,
+            before_seq=None if ascending else after_seq,
+        )
+        return jobs[:limit], len(jobs) > limit
+
     async def delete(self, job_id: str, *, viewer: str | None = None) -> Job:
         """Remove a job's files and hide it; a queued job is never handed out, a running one is cancelled."""
         before = await self.get(job_id, viewer=viewer, param="video_id")
@@ -255,7 +318,7 @@ class JobService:
             JobRequest(
                 prompt=job.prompt,
                 model=job.model,
-                options=job.options,
+                asked=from_options(job.options),
                 image=image,
                 dialect=job.dialect,
                 owner=job.owner,
@@ -293,9 +356,14 @@ class JobService:
 
     # -- workers ----------------------------------------------------------------------------
 
-    async def poll(self, *, worker_id: str, wait: float, version: str | None = None) -> Claim | None:
-        """Claim the oldest pending job, waiting up to `wait` seconds for one to be queued."""
+    async def poll(
+        self, *, worker_id: str, wait: float, version: str | None = None, abilities: Abilities | None = None
+    ) -> Claim | None:
+        """Claim the oldest pending job this worker can make, waiting up to `wait` seconds for one to be queued.
+        `abilities` replaces what the worker declared before; a worker that never declared gets the default table."""
         info = self.workers.seen(worker_id, self.clock.now(), version=version)
+        if abilities is not None:
+            self.workers.declare(worker_id, abilities, self.clock.now())
         info.polling += 1
         try:
             return await self._poll(worker_id, wait)
@@ -325,15 +393,22 @@ class JobService:
                     self.dispatcher.release(wake)
 
     async def _claim(self, worker_id: str) -> Claim | None:
+        abilities = self.workers.seen(worker_id, self.clock.now()).tokens
         attempt = asyncio.ensure_future(
-            self.store.claim(worker_id=worker_id, lease_seconds=self.lease_seconds, now=self.clock.now())
+            self.store.claim(
+                worker_id=worker_id, lease_seconds=self.lease_seconds, now=self.clock.now(), abilities=abilities
+            )
         )
         try:
-            return await asyncio.shield(attempt)
+            claim = await asyncio.shield(attempt)
         except asyncio.CancelledError:
             # The poll was abandoned while the claim ran: give any job it took back to the queue.
             attempt.add_done_callback(self._release_abandoned)
             raise
+        if claim is not None and claim.job.source_job_id is not None:
+            source = await self.store.get(claim.job.source_job_id)
+            claim = replace(claim, source_grok_post_id=source.grok_post_id if source else None)
+        return claim
 
     def _release_abandoned(self, attempt: asyncio.Future[Claim | None]) -> None:
         if attempt.cancelled() or attempt.exception() is not None:
@@ -347,7 +422,7 @@ class JobService:
         token = claim.job.claim_token
         if token and await self.store.release(claim.job.id, claim_token=token, now=self.clock.now()):
             self.workers.finished(claim.job.worker_id, claim.job.id)
-            self.dispatcher.notify(1)
+            self.dispatcher.notify_all()
             self._changed()
 
     async def check_report(self, job_id: str, claim_token: str | None) -> Job:
@@ -379,19 +454,31 @@ class JobService:
                 raise
             return cancelled
 
-    async def complete(self, job_id: str, *, claim_token: str | None, upload: Upload) -> Job:
+    async def complete(
+        self, job_id: str, *, claim_token: str | None, upload: Upload, grok_post_id: str | None = None
+    ) -> Job:
         """Put the video in place (fsynced file, rename, fsynced directory), then mark the job completed.
 
         Completions of one job are serialized, so only a report that still holds the lease ever
-        replaces `{job_id}.mp4`, and the file is in place before any reader can see `completed`."""
+        replaces `{job_id}.mp4`, and the file is in place before any reader can see `completed`.
+        A video that is not what the job promised is marked so; under OPTION_MATCHING=strict it fails the job."""
         await asyncio.to_thread(upload.finish)
         produced = await asyncio.to_thread(media.probe, upload.path)
         async with self._completions.hold(job_id):
-            await self.check_report(job_id, claim_token)
+            job = await self.check_report(job_id, claim_token)
+            mismatch = check_output(job, produced) or None
+            if mismatch and self.settings.option_matching == "strict":
+                return await self._refuse_output(job, claim_token, upload, produced, mismatch)
             await asyncio.to_thread(self.storage.promote, upload, job_id)
             try:
                 job = await self.store.complete(
-                    job_id, claim_token=claim_token, video_size=upload.size, now=self.clock.now(), produced=produced
+                    job_id,
+                    claim_token=claim_token,
+                    video_size=upload.size,
+                    now=self.clock.now(),
+                    produced=produced,
+                    grok_post_id=grok_post_id,
+                    output_mismatch=mismatch,
                 )
             except BaseException:
                 # The lease was lost while the file moved (e.g. the stale sweep ran): the file is no one's.
@@ -399,9 +486,37 @@ class JobService:
                 raise
         self.workers.completed(job.worker_id, job.id)
         self.metrics.completed(job, upload.size)
+        self.metrics.mismatched(mismatch or [])
+        if mismatch:
+            log.warning("job %s: the video is not what was promised: %s", job.id, mismatch)
         self._in_background(self._after_completion(job))
         self._changed()
         return job
+
+    async def _refuse_output(
+        self,
+        job: Job,
+        claim_token: str | None,
+        upload: Upload,
+        produced: Produced | None,
+        mismatch: list[dict[str, Any]],
+    ) -> Job:
+        await asyncio.to_thread(upload.discard)
+        failed = await self.store.fail(
+            job.id,
+            claim_token=claim_token,
+            error="The video is not what was promised: " + "; ".join(item["message"] for item in mismatch),
+            code=ErrorCode.OUTPUT_MISMATCH,
+            now=self.clock.now(),
+            produced=produced,
+            output_mismatch=mismatch,
+        )
+        self._worker_failed(failed)
+        self.metrics.failed(failed)
+        self.metrics.mismatched(mismatch)
+        self._in_background(self._after_completion(failed))
+        self._changed()
+        return failed
 
     async def _after_completion(self, job: Job) -> None:
         await asyncio.to_thread(self.storage.delete_source, job.id)
@@ -438,6 +553,28 @@ class JobService:
             await asyncio.to_thread(self.storage.delete_source, job.id)
             log.warning("job %s failed: worker %s went silent", job.id, job.worker_id)
         return jobs
+
+    async def fail_unmatched(self) -> list[Job]:
+        """Start the clock of queued jobs no connected worker can make; fail those past NO_CAPABLE_WORKER_SECONDS."""
+        now = self.clock.now()
+        connected = [info.tokens for info in self.workers.recent(now)]
+        reasons: dict[tuple[str, ...], str] = {}
+        for waiting in await self.store.waiting_needs():
+            reason = waiting_reason(waiting, connected)
+            if reason is not None:
+                reasons[tuple(waiting)] = reason
+        await self.store.mark_unmatched([list(needs) for needs in reasons], now=now)
+        limit = self.settings.no_capable_worker_seconds
+        failed: list[Job] = []
+        for needs, reason in reasons.items():
+            error = f"No connected worker could make this job for {limit:g} s: it was {reason}"
+            failed += await self.store.fail_unmatched(list(needs), before=now - limit, now=now, error=error)
+        for job in failed:
+            self.metrics.failed(job)
+            await asyncio.to_thread(self.storage.delete_source, job.id)
+            log.warning("job %s failed: %s", job.id, job.error)
+        self._changed(len(failed))
+        return failed
 
     async def expire_videos(self) -> list[str]:
         now = self.clock.now()

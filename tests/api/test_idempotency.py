@@ -16,6 +16,7 @@ import pytest
 from grok_imagine_api.maintenance.cleanup import run_cleanup
 from support import (
     DEMO_MP4,
+    EVERYTHING,
     PNG_1PX,
     ThreadServer,
     assert_error,
@@ -414,7 +415,7 @@ def test_concurrent_uploads_with_one_key_make_one_job(world: World) -> None:
     )
     assert_one_job_for_all(world, fire_together(world.server, 8, lambda http, _: call.send(http)))
     job_id = world.alice.get("/jobs").json()["data"][0]["id"]
-    work = claim(world.worker)
+    work = claim(world.worker, **EVERYTHING)
     assert work["job_id"] == job_id
     assert world.worker.get(f"/extension/jobs/{job_id}/source").content == DEMO_MP4
     # The duplicates' uploads were not kept: only the winner's source video is in storage.
@@ -508,7 +509,7 @@ def test_duplicates_wait_for_a_slow_first_request_and_replay_it(world: World) ->
 def test_a_reservation_left_by_a_crash_blocks_then_expires(tmp_path: Path) -> None:
     """A key reserved but never answered (the server died mid-request) is a 409 at first, then free."""
     from grok_imagine_api.api.idempotency import fingerprint
-    from grok_imagine_api.api.seed import CreateGeneration
+    from grok_imagine_api.api.seed.requests import CreateGeneration
 
     with ThreadServer(settings_for(tmp_path)) as server, server.client() as http:
         body = {"prompt": "A cat"}

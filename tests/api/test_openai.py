@@ -7,7 +7,7 @@ import base64
 import httpx
 import pytest
 
-from support import DEMO_MP4, PNG_1PX, ThreadServer, assert_error, claim, create_job, upload, wait_until
+from support import DEMO_MP4, EVERYTHING, PNG_1PX, ThreadServer, assert_error, claim, create_job, upload, wait_until
 
 
 def finished(client: httpx.Client, server: ThreadServer, **form: str) -> str:
@@ -52,9 +52,12 @@ def test_failed_video_has_an_error_object(client: httpx.Client) -> None:
 @pytest.mark.parametrize(
     ("form", "param"),
     [
-        ({"prompt": "x", "seconds": "4"}, "seconds"),
+        ({"prompt": "x", "seconds": "abc"}, "seconds"),
         ({"prompt": "x", "seconds": "twelve"}, "seconds"),
-        ({"prompt": "x", "size": "1792x1024"}, "size"),
+        ({"prompt": "x", "seconds": "21"}, "seconds"),
+        ({"prompt": "x", "seconds": "0"}, "seconds"),
+        ({"prompt": "x", "size": "13x7"}, "size"),
+        ({"prompt": "x", "size": "1080p"}, "size"),
         ({"prompt": "x", "size": "1280x720", "aspect_ratio": "9:16"}, "size"),
         ({"prompt": "x", "seconds": "6", "duration": "10"}, "seconds"),
         ({"prompt": "x", "input_reference[file_id]": "file_123"}, "input_reference"),
@@ -63,7 +66,7 @@ def test_failed_video_has_an_error_object(client: httpx.Client) -> None:
         ({"prompt": "x", "mode": "chaos"}, "mode"),
     ],
 )
-def test_what_no_worker_can_make_is_a_400(client: httpx.Client, form: dict, param: str) -> None:  # type: ignore[type-arg]
+def test_what_no_documented_range_holds_is_a_400(client: httpx.Client, form: dict, param: str) -> None:  # type: ignore[type-arg]
     assert_error(client.post("/v1/videos", data=form), 400, param=param)
     assert client.get("/health").json()["jobs"]["pending"] == 0
 
@@ -169,7 +172,7 @@ def test_remix_carries_its_source_to_the_worker(client: httpx.Client, server: Th
     source = finished(client, server, size="1280x720")
     remix = client.post(f"/v1/videos/{source}/remix", json={"prompt": "again, at night"}).json()
     assert remix["remixed_from_video_id"] == source and remix["size"] == "1280x720"
-    work = claim(client)
+    work = claim(client, **EVERYTHING)
     assert (work["kind"], work["source_job_id"]) == ("remix", source)
     assert httpx.get(work["source_video_url"]).content == DEMO_MP4
     pending = client.post("/v1/videos", json={"prompt": "not yet"}).json()
@@ -184,7 +187,7 @@ def test_extension_with_an_uploaded_video_and_edit_by_id(client: httpx.Client, s
         files={"video": ("clip.mp4", DEMO_MP4, "video/mp4")},
     )
     assert reply.status_code == 200, reply.text
-    work = claim(client)
+    work = claim(client, **EVERYTHING)
     assert work["kind"] == "extend"
     assert httpx.get(work["source_video_url"]).content == DEMO_MP4
     upload(client, work["job_id"])
@@ -192,7 +195,7 @@ def test_extension_with_an_uploaded_video_and_edit_by_id(client: httpx.Client, s
 
     edit = client.post("/v1/videos/edits", data={"prompt": "blue", "video[id]": work["job_id"]})
     assert edit.status_code == 200, edit.text
-    assert claim(client)["source_job_id"] == work["job_id"]
+    assert claim(client, **EVERYTHING)["source_job_id"] == work["job_id"]
 
 
 @pytest.mark.parametrize(

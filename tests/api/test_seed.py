@@ -8,6 +8,8 @@ import pytest
 from support import PNG_1PX, ThreadServer, assert_error, claim, create_job, settings_for, upload
 
 SEED_KEYS = {"id", "object", "created", "model", "status", "video_url", "error"}
+# What every dialect adds: what will be made, what was asked, why it waits, and whether the video kept its promise.
+TRUTH_KEYS = {"options", "requested", "adjustments", "waiting_reason", "output_mismatch"}
 
 
 @pytest.mark.parametrize("prefix", ["/v1/videos/generations", "/v1/video/generations"])
@@ -15,7 +17,7 @@ def test_create_and_get_under_both_spellings(client: httpx.Client, server: Threa
     reply = client.post(prefix, json={"model": "grok", "prompt": "A cat playing piano"})
     assert reply.status_code == 200
     job = reply.json()
-    assert set(job) == {*SEED_KEYS, "request_id"}  # request_id: for xAI clients
+    assert set(job) == {*SEED_KEYS, *TRUTH_KEYS, "request_id"}  # request_id: for xAI clients
     assert job.pop("request_id") == job["id"]
     assert job["id"].startswith("job_")
     assert job["object"] == "videos.generation"
@@ -97,7 +99,7 @@ def test_image_as_base64_or_data_url_reaches_the_worker(client: httpx.Client, im
         ),
         ({"prompt": "x", "image": "data:image/png,abc"}, "image", None),
         ({"prompt": "x", "aspect_ratio": "21:9"}, "aspect_ratio", "unsupported_aspect_ratio"),
-        ({"prompt": "x", "duration": 7}, "duration", "unsupported_duration"),
+        ({"prompt": "x", "duration": 16}, "duration", "unsupported_duration"),
         ({"prompt": "x", "resolution": "4k"}, "resolution", "unsupported_resolution"),
         ({"prompt": "x", "mode": "wild"}, "mode", "unsupported_mode"),
         ({"prompt": "x", "model": ""}, "model", None),
@@ -142,3 +144,14 @@ def test_generation_options_reach_the_worker(client: httpx.Client) -> None:
 def test_unknown_routes_and_methods_use_the_envelope(client: httpx.Client) -> None:
     assert_error(client.get("/v2/nothing"), 404, "not_found")
     assert_error(client.put("/v1/videos/generations"), 405, "method_not_allowed")
+
+
+def test_seed_answers_say_what_will_be_made(client: httpx.Client) -> None:
+    job = create_job(client, aspect_ratio="4:3", mode="fun")
+    assert job["options"] == {"aspect_ratio": "3:2", "resolution": None, "duration": None, "mode": "fun"}
+    assert job["requested"] == {"model": "grok", "aspect_ratio": "4:3", "mode": "fun"}
+    assert [(a["param"], a["requested"], a["made"]) for a in job["adjustments"]] == [("aspect_ratio", "4:3", "3:2")]
+    assert claim(client)["options"]["aspect_ratio"] == "3:2"
+    plain = create_job(client)
+    assert plain["options"] == {"aspect_ratio": None, "resolution": None, "duration": None, "mode": None}
+    assert plain["adjustments"] == [] and plain["waiting_reason"] is None

@@ -9,7 +9,6 @@ from grok_imagine_api.domain.jobs import (
     JobStatus,
     check_worker_report,
     new_job_id,
-    validate_options,
     validate_prompt,
 )
 
@@ -67,14 +66,6 @@ def test_prompt_is_trimmed_and_bounded() -> None:
     with pytest.raises(InvalidRequest) as err:
         validate_prompt("toolong", max_chars=5)
     assert err.value.param == "prompt"
-
-
-def test_options_are_what_grok_can_make() -> None:
-    ok = GenerationOptions(aspect_ratio="16:9", resolution="480p", duration=6, mode="spicy")
-    assert validate_options(ok) is ok
-    with pytest.raises(InvalidRequest) as err:
-        validate_options(GenerationOptions(duration=15))
-    assert err.value.param == "duration"
 
 
 def test_job_ids_are_unique_and_well_formed() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import re
 import time
 from typing import Any
 
@@ -13,8 +14,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
 from .. import __version__
+from ..domain.abilities import DEFAULT_ABILITIES, Abilities, parse_abilities
 from ..domain.errors import InvalidRequest, NotFound, PayloadTooLarge
-from ..domain.jobs import Claim, ErrorCode, Job, JobStatus
+from ..domain.jobs import WORKER_CODES, Claim, ErrorCode, Job, JobStatus
 from .auth import require_worker
 from .common import LARGE_BODY, base_url, json_body, log_info, read_json, service, video_url
 from .uploads import VideoForm, multipart_boundary, read_video_form
@@ -24,7 +26,11 @@ router = APIRouter(prefix="/extension", dependencies=[Depends(require_worker)])
 
 # An upload that takes long keeps its lease alive by itself, this often.
 UPLOAD_TOUCH_SECONDS = 15.0
-WORKER_ERROR_CODES = ", ".join(code.value for code in ErrorCode)
+WORKER_ERROR_CODES = ", ".join(sorted(WORKER_CODES))
+ABILITY_FIELDS = ("kinds", "sources", "durations", "aspect_ratios", "resolutions", "presets")
+GROK_POST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
+GROK_POST_LINK = re.compile(r"https?://[^/?#]+/(?:[^?#]*/)?post/([A-Za-z0-9][A-Za-z0-9_-]{0,99})/?(?:[?#].*)?")
+GROK_POST_URL = "https://grok.com/imagine/post/{}"
 
 
 def claim_body(request: Request, claim: Claim) -> dict[str, Any]:
@@ -45,13 +51,14 @@ def claim_body(request: Request, claim: Claim) -> dict[str, Any]:
         "kind": job.kind.value,
         "source_job_id": job.source_job_id,
         "source_video_url": source_video_url(request, job),
+        "source_grok_post_id": claim.source_grok_post_id,
+        "source_grok_post_url": GROK_POST_URL.format(claim.source_grok_post_id) if claim.source_grok_post_id else None,
     }
 
 
 def source_video_url(request: Request, job: Job) -> str | None:
-    """Where a remix, extension or edit's worker fetches the video it starts from."""
-    if job.source_url is not None:
-        return job.source_url
+    """Where a remix, extension or edit's worker downloads the video it starts from: always this server (an
+    external URL was fetched and checked when the job was made)."""
     if job.source_job_id is not None or job.source_size is not None:
         return f"{base_url(request)}/extension/jobs/{job.id}/source"
     return None
@@ -76,22 +83,80 @@ async def hello(request: Request) -> dict[str, Any]:
         "queued": counts.get(JobStatus.PENDING, 0),
         "lease_seconds": svc.lease_seconds,
         "max_poll_wait_seconds": svc.settings.max_poll_wait_seconds,
+        "default_abilities": DEFAULT_ABILITIES.to_dict(),
     }
 
 
-@router.get("/poll", response_model=None, summary="Claim the oldest pending job (204 when there is none)")
+def declared(values: dict[str, Any]) -> Abilities | None:
+    """The abilities a poll declares, or None when it declares none (the last declaration stands)."""
+    present = {name: values[name] for name in ABILITY_FIELDS if values.get(name) is not None}
+    return parse_abilities(present) if present else None
+
+
+@router.get("/poll", response_model=None, summary="Claim the oldest pending job this worker can make (204: none)")
 async def poll(
     request: Request,
     client_id: str | None = Query(None, max_length=200),
     version: str | None = Query(None, max_length=100, description="the worker's own version, shown to operators"),
     mode: str = Query("video"),
     wait: float = Query(0, ge=0, description="Long-poll: seconds to wait for a job (capped at 30)"),
+    kinds: str | None = Query(None, description="text_to_video,image_to_video,extend,remix,edit"),
+    sources: str | None = Query(None, description="where extends, remixes and edits may start from: grok,upload"),
+    durations: str | None = Query(None, description="seconds, e.g. 6,10"),
+    aspect_ratios: str | None = Query(None, description="e.g. 16:9,9:16,1:1"),
+    resolutions: str | None = Query(None, description="480p,720p"),
+    presets: str | None = Query(None, description="normal,fun,spicy,custom"),
+) -> Response | dict[str, Any]:
+    abilities = declared(
+        {
+            "kinds": kinds,
+            "sources": sources,
+            "durations": durations,
+            "aspect_ratios": aspect_ratios,
+            "resolutions": resolutions,
+            "presets": presets,
+        }
+    )
+    return await claim_for(request, client_id, version, mode, wait, abilities)
+
+
+class PollRequest(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    client_id: str | None = Field(None, max_length=200)
+    version: str | None = Field(None, max_length=100)
+    mode: str = "video"
+    wait: float = Field(0, ge=0)
+    abilities: dict[str, Any] | None = Field(
+        None, description=f"Lists of what this worker can make: {', '.join(ABILITY_FIELDS)}"
+    )
+
+
+@router.post(
+    "/poll",
+    response_model=None,
+    summary="Declare abilities and claim a job (the JSON form of GET /extension/poll)",
+    openapi_extra=json_body(PollRequest),
+)
+async def poll_with_abilities(request: Request) -> Response | dict[str, Any]:
+    body = await read_json(request, PollRequest)
+    abilities = parse_abilities(body.abilities) if body.abilities is not None else None
+    return await claim_for(request, body.client_id, body.version, body.mode, body.wait, abilities)
+
+
+async def claim_for(
+    request: Request,
+    client_id: str | None,
+    version: str | None,
+    mode: str,
+    wait: float,
+    abilities: Abilities | None,
 ) -> Response | dict[str, Any]:
     if mode != "video":
         raise InvalidRequest(f"Unsupported mode {mode!r}; this server only has video jobs", param="mode")
     svc = service(request)
     worker_id = client_id or f"anonymous@{request.client.host if request.client else 'unknown'}"
-    polling = asyncio.ensure_future(svc.poll(worker_id=worker_id, wait=wait, version=version))
+    polling = asyncio.ensure_future(svc.poll(worker_id=worker_id, wait=wait, version=version, abilities=abilities))
     if wait > 0:
         # A worker that hangs up while waiting must not be handed a job it will never see.
         hangup = asyncio.ensure_future(_wait_for_disconnect(request))
@@ -174,6 +239,7 @@ async def complete(request: Request) -> dict[str, Any]:
     last_touch = time.monotonic()
 
     def ids() -> tuple[str | None, str | None]:
+        # Text fields before the file part arrive first; the query string works for any order.
         job_id = form.fields.get("job_id") or request.query_params.get("job_id")
         token = form.fields.get("claim_token") or request.query_params.get("claim_token")
         return job_id, token
@@ -202,7 +268,8 @@ async def complete(request: Request) -> dict[str, Any]:
         log_info(request, job_id=job_id)
         if form.upload is None:
             raise InvalidRequest("Missing file part 'video'", param="video", code="missing_parameter")
-        job = await svc.complete(job_id, claim_token=token, upload=form.upload)
+        post = grok_post_id(form.fields.get("grok_post_id") or request.query_params.get("grok_post_id"))
+        job = await svc.complete(job_id, claim_token=token, upload=form.upload, grok_post_id=post)
     except BaseException:
         form.discard()
         raise
@@ -213,15 +280,33 @@ async def complete(request: Request) -> dict[str, Any]:
         job_duration=round((job.completed_at or job.updated_at) - job.created_at, 3),
         payload={"job_id": job_id, "video": {"filename": form.filename, "size": job.video_size}},
     )
-    return {
+    answer: dict[str, Any] = {
         "job_id": job.id,
         "status": job.status.value,
-        "video_url": video_url(request, job.id),
+        "video_url": video_url(request, job.id) if job.has_video else None,
         "video_size": job.video_size,
     }
+    if job.output_mismatch:  # the video is not what was promised: said to the worker too
+        answer.update(error_code=job.error_code, output_mismatch=job.output_mismatch)
+    return answer
 
 
 MAX_FORM_OVERHEAD = 1024 * 1024
+
+
+def grok_post_id(value: str | None) -> str | None:
+    """The post a video came from: its id, or a link such as https://grok.com/imagine/post/{id}."""
+    if not value or not value.strip():
+        return None
+    value = value.strip()
+    if GROK_POST_ID.fullmatch(value):
+        return value
+    match = GROK_POST_LINK.fullmatch(value)
+    if match is None:
+        raise InvalidRequest(
+            "grok_post_id must be a Grok post id or a link to the post", param="grok_post_id", code="invalid_post_id"
+        )
+    return match.group(1)
 
 
 class ErrorReport(BaseModel):
@@ -242,10 +327,10 @@ class ErrorReport(BaseModel):
         return text[:MAX_ERROR_CHARS]
 
     def error_code(self) -> ErrorCode:
-        try:
-            return ErrorCode(self.code) if self.code else ErrorCode.WORKER_ERROR
-        except ValueError:
-            return ErrorCode.WORKER_ERROR
+        """A code workers may send; any other (including the server's own codes) counts as worker_error."""
+        if self.code in WORKER_CODES:
+            return ErrorCode(self.code)
+        return ErrorCode.WORKER_ERROR
 
 
 MAX_ERROR_CHARS = 4000

@@ -7,12 +7,39 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 
 from ..domain.errors import InvalidRequest, NotFound
-from ..domain.jobs import JobStatus
+from ..domain.jobs import Job, JobStatus
 from .auth import Viewer
 from .common import log_info, service
-from .views import job_detail
+from .seed.responses import seed_job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+
+def job_detail(request: Request, job: Job) -> dict[str, Any]:
+    """The founding document's fields plus what monitoring wants to see; never the image itself."""
+    return {
+        **seed_job(request, job),
+        "prompt": job.prompt,
+        "progress": job.progress,
+        "error_code": "video_expired" if job.video_expired_at is not None else job.error_code,
+        "updated_at": job.updated_at,
+        "claimed_at": job.claimed_at,
+        "completed_at": job.completed_at,
+        "lease_expires_at": job.lease_expires_at,
+        "worker_id": job.worker_id,
+        "attempts": job.attempts,
+        "dialect": job.dialect.value,
+        "kind": job.kind.value,
+        "source_job_id": job.source_job_id,
+        "source_url": job.source_url,
+        "grok_post_id": job.grok_post_id,
+        "needs": job.needs,
+        "produced": job.produced.to_dict() if job.produced else None,
+        "has_image": job.image_mime is not None,
+        "image_size": job.image_size,
+        "video_size": job.video_size,
+        "video_expired": job.video_expired_at is not None,
+    }
 
 
 @router.get("", summary="List jobs, newest first")

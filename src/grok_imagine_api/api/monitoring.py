@@ -130,5 +130,7 @@ def worker_view(info: WorkerInfo, now: float, progress: dict[str, int]) -> dict[
         "jobs_claimed": info.jobs_claimed,
         "jobs_completed": info.jobs_completed,
         "jobs_failed": info.jobs_failed,
+        # None: the worker never declared (the founding document's protocol): plain generation only.
+        "abilities": info.abilities.to_dict() if info.abilities else None,
         "recent_errors": [{"job_id": e.job_id, "code": e.code, "message": e.message, "at": e.at} for e in info.errors],
     }

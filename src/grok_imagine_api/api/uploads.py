@@ -8,15 +8,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from ..domain.errors import InvalidRequest, PayloadTooLarge, UnsupportedMediaType
+from ..files.media import HEAD_CHECK_BYTES, is_iso_bmff
 from ..files.storage import Upload
 
 MAX_FIELD_BYTES = 64 * 1024
-HEAD_CHECK_BYTES = 12
-
-
-def is_iso_bmff(head: bytes) -> bool:
-    """MP4 and its ISO-BMFF kin start with a box whose type (bytes 4..8) is `ftyp`."""
-    return len(head) >= HEAD_CHECK_BYTES and head[4:8] == b"ftyp" and int.from_bytes(head[:4], "big") >= 8
 
 
 def multipart_boundary(content_type: str | None) -> bytes:

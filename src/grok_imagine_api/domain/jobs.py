@@ -22,7 +22,7 @@ class JobStatus(StrEnum):
 
 
 class ErrorCode(StrEnum):
-    """Machine-readable reasons a job failed; workers send the first six, the server sets the rest."""
+    """Machine-readable reasons a job failed; workers send those in WORKER_CODES, the server sets the rest."""
 
     MODERATED = "moderated"
     RATE_LIMITED = "rate_limited"
@@ -31,7 +31,24 @@ class ErrorCode(StrEnum):
     NO_OUTPUT = "no_output"
     UI_CHANGED = "ui_changed"
     WORKER_ERROR = "worker_error"
+    SOURCE_UNAVAILABLE = "source_unavailable"
     CANCELLED = "cancelled"
+    NO_CAPABLE_WORKER = "no_capable_worker"
+    OUTPUT_MISMATCH = "output_mismatch"
+
+
+WORKER_CODES = frozenset(
+    {
+        ErrorCode.MODERATED,
+        ErrorCode.RATE_LIMITED,
+        ErrorCode.SESSION,
+        ErrorCode.TIMEOUT,
+        ErrorCode.NO_OUTPUT,
+        ErrorCode.UI_CHANGED,
+        ErrorCode.WORKER_ERROR,
+        ErrorCode.SOURCE_UNAVAILABLE,
+    }
+)
 
 
 class Dialect(StrEnum):
@@ -47,13 +64,6 @@ class JobKind(StrEnum):
     REMIX = "remix"
     EXTEND = "extend"
     EDIT = "edit"
-
-
-# What the Grok Imagine page can make; a job asking for anything else is refused at creation.
-ASPECT_RATIOS = ("2:3", "3:2", "1:1", "9:16", "16:9")
-RESOLUTIONS = ("480p", "720p")
-DURATIONS = (6, 10)
-MODES = ("normal", "fun", "spicy", "custom")
 
 
 @dataclass(frozen=True)
@@ -118,6 +128,8 @@ class NewJob:
     source_url: str | None = None
     source_size: int | None = None
     requested: dict[str, Any] = field(default_factory=dict)
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -153,6 +165,11 @@ class Job:
     requested: dict[str, Any] = field(default_factory=dict)
     produced: Produced | None = None
     deleted_at: float | None = None
+    adjustments: list[dict[str, Any]] = field(default_factory=list)
+    needs: list[str] = field(default_factory=list)
+    grok_post_id: str | None = None
+    output_mismatch: list[dict[str, Any]] | None = None
+    unmatched_since: float | None = None
 
     @property
     def has_video(self) -> bool:
@@ -169,6 +186,7 @@ class Claim:
 
     job: Job
     image: InputImage | None = field(default=None)
+    source_grok_post_id: str | None = None  # the Grok post a remix, extension or edit starts from
 
 
 def new_job_id() -> str:
@@ -215,22 +233,3 @@ def validate_prompt(prompt: str, *, max_chars: int, param: str = "prompt") -> st
             code="prompt_too_long",
         )
     return text
-
-
-def validate_options(options: GenerationOptions) -> GenerationOptions:
-    """Refuse what the Grok Imagine page cannot make, naming the parameter."""
-    checks: list[tuple[str, object, tuple[object, ...]]] = [
-        ("aspect_ratio", options.aspect_ratio, ASPECT_RATIOS),
-        ("resolution", options.resolution, RESOLUTIONS),
-        ("duration", options.duration, DURATIONS),
-        ("mode", options.mode, MODES),
-    ]
-    for name, value, allowed in checks:
-        if value is not None and value not in allowed:
-            choices = ", ".join(str(a) for a in allowed)
-            raise InvalidRequest(
-                f"Unsupported {name} {value!r}; choose one of {choices}",
-                param=name,
-                code=f"unsupported_{name}",
-            )
-    return options

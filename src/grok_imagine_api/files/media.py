@@ -13,6 +13,12 @@ from ..domain.jobs import Produced
 log = logging.getLogger("grok_imagine_api")
 
 THUMBNAIL_MAX_WIDTH = 1280
+HEAD_CHECK_BYTES = 12
+
+
+def is_iso_bmff(head: bytes) -> bool:
+    """MP4 and its ISO-BMFF kin start with a box whose type (bytes 4..8) is `ftyp`."""
+    return len(head) >= HEAD_CHECK_BYTES and head[4:8] == b"ftyp" and int.from_bytes(head[:4], "big") >= 8
 
 
 def probe(path: Path) -> Produced | None:

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
+from ..domain.abilities import DEFAULT_TOKENS
 from ..domain.jobs import Claim, ErrorCode, InputImage, Job, JobStatus, NewJob, Produced
 
 ACTIVITY_BUCKET = 3600.0
@@ -57,7 +58,11 @@ class JobStore(Protocol):
         (a case-insensitive substring) or the exact id."""
         ...
 
-    async def claim(self, *, worker_id: str, lease_seconds: float, now: float) -> Claim | None: ...
+    async def claim(
+        self, *, worker_id: str, lease_seconds: float, now: float, abilities: frozenset[str] = DEFAULT_TOKENS
+    ) -> Claim | None:
+        """Lease the oldest pending job whose needs are all among `abilities`."""
+        ...
 
     async def release(self, job_id: str, *, claim_token: str, now: float) -> bool: ...
 
@@ -73,9 +78,33 @@ class JobStore(Protocol):
         video_size: int,
         now: float,
         produced: Produced | None = None,
+        grok_post_id: str | None = None,
+        output_mismatch: list[dict[str, Any]] | None = None,
     ) -> Job: ...
 
-    async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode, now: float) -> Job: ...
+    async def fail(
+        self,
+        job_id: str,
+        *,
+        claim_token: str | None,
+        error: str,
+        code: ErrorCode,
+        now: float,
+        produced: Produced | None = None,
+        output_mismatch: list[dict[str, Any]] | None = None,
+    ) -> Job: ...
+
+    async def waiting_needs(self) -> list[list[str]]:
+        """The distinct needs of the pending jobs."""
+        ...
+
+    async def mark_unmatched(self, unmatched: list[list[str]], *, now: float) -> None:
+        """Start the no-capable-worker clock of pending jobs with these needs; stop it for all others."""
+        ...
+
+    async def fail_unmatched(self, needs: list[str], *, before: float, now: float, error: str) -> list[Job]:
+        """Fail pending jobs with these needs whose clock started at or before `before`."""
+        ...
 
     async def fail_stale(self, *, now: float, error: str) -> list[Job]: ...
 

@@ -2,9 +2,9 @@
 
 -- name: insert_job
 INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, created_at, updated_at,
-                  dialect, owner, kind, source_job_id, source_url, source_size, requested)
+                  dialect, owner, kind, source_job_id, source_url, source_size, requested, adjustments, needs)
 VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at,
-        :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested);
+        :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested, :adjustments, :needs);
 
 -- name: insert_image
 INSERT INTO job_images (job_id, mime, data) VALUES (:job_id, :mime, :data);
@@ -20,12 +20,39 @@ SELECT mime, data FROM job_images WHERE job_id = :job_id;
 SELECT * FROM jobs WHERE {where} ORDER BY seq {order} LIMIT :limit;
 
 -- name: claim_job
--- One statement picks the oldest pending job and leases it; SQLite's single writer makes it atomic.
+-- One statement picks the oldest pending job this worker can make (every need among its abilities) and leases
+-- it; SQLite's single writer makes it atomic.
 UPDATE jobs
 SET status = 'processing', claim_token = :token, worker_id = :worker_id, claimed_at = :now,
     last_contact_at = :now, lease_expires_at = :lease_expires_at, updated_at = :now,
-    attempts = attempts + 1, progress = 0
-WHERE seq = (SELECT seq FROM jobs WHERE status = 'pending' ORDER BY seq LIMIT 1)
+    attempts = attempts + 1, progress = 0, unmatched_since = NULL
+WHERE seq = (
+    SELECT seq FROM jobs AS j
+    WHERE status = 'pending'
+      AND NOT EXISTS (
+          SELECT 1 FROM json_each(j.needs) AS need
+          WHERE need.value NOT IN (SELECT value FROM json_each(:abilities))
+      )
+    ORDER BY seq LIMIT 1
+)
+RETURNING *;
+
+-- name: waiting_needs
+-- The different needs of the queued jobs: few, however many jobs wait.
+SELECT DISTINCT needs FROM jobs WHERE status = 'pending';
+
+-- name: mark_unmatched
+-- Jobs whose needs no connected worker has start (or keep) their no-capable-worker clock; the rest stop it.
+UPDATE jobs
+SET unmatched_since = CASE WHEN needs IN (SELECT value FROM json_each(:unmatched)) THEN coalesce(unmatched_since, :now)
+                           ELSE NULL END
+WHERE status = 'pending'
+  AND (unmatched_since IS NOT NULL OR needs IN (SELECT value FROM json_each(:unmatched)));
+
+-- name: fail_unmatched
+UPDATE jobs
+SET status = 'failed', completed_at = :now, updated_at = :now, error = :error, error_code = 'no_capable_worker'
+WHERE status = 'pending' AND needs = :needs AND unmatched_since <= :before
 RETURNING *;
 
 -- name: touch_job
@@ -38,7 +65,7 @@ RETURNING *;
 -- name: complete_job
 UPDATE jobs
 SET status = 'completed', progress = 100, completed_at = :now, updated_at = :now, video_size = :video_size,
-    produced = :produced,
+    produced = :produced, grok_post_id = :grok_post_id, output_mismatch = :output_mismatch,
     lease_expires_at = NULL
 WHERE id = :id AND status = 'processing'
 RETURNING *;
@@ -46,6 +73,7 @@ RETURNING *;
 -- name: fail_job
 UPDATE jobs
 SET status = 'failed', completed_at = :now, updated_at = :now, error = :error, error_code = :error_code,
+    produced = coalesce(:produced, produced), output_mismatch = coalesce(:output_mismatch, output_mismatch),
     lease_expires_at = NULL
 WHERE id = :id AND status = 'processing'
 RETURNING *;

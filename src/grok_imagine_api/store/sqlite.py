@@ -16,6 +16,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from ..domain.abilities import DEFAULT_TOKENS
 from ..domain.errors import NotFound, Unavailable
 from ..domain.jobs import (
     Claim,
@@ -88,7 +89,17 @@ def row_to_job(row: sqlite3.Row) -> Job:
         requested=json.loads(row["requested"]),
         produced=Produced(**json.loads(row["produced"])) if row["produced"] else None,
         deleted_at=row["deleted_at"],
+        adjustments=json.loads(row["adjustments"]),
+        needs=json.loads(row["needs"]),
+        grok_post_id=row["grok_post_id"],
+        output_mismatch=json.loads(row["output_mismatch"]) if row["output_mismatch"] else None,
+        unmatched_since=row["unmatched_since"],
     )
+
+
+def needs_key(needs: list[str]) -> str:
+    """The stored form of a job's needs: one canonical string, so jobs with the same needs group together."""
+    return json.dumps(sorted(set(needs)))
 
 
 class SqliteJobStore:
@@ -262,6 +273,8 @@ class SqliteJobStore:
                 "source_url": new.source_url,
                 "source_size": new.source_size,
                 "requested": json.dumps(new.requested),
+                "adjustments": json.dumps(new.adjustments),
+                "needs": needs_key(new.needs),
             },
         )
         if new.image is not None:
@@ -285,6 +298,8 @@ class SqliteJobStore:
             source_url=new.source_url,
             source_size=new.source_size,
             requested=new.requested,
+            adjustments=new.adjustments,
+            needs=sorted(set(new.needs)),
         )
 
     async def get(self, job_id: str) -> Job | None:
@@ -340,7 +355,9 @@ class SqliteJobStore:
 
         return await (self._read_aside(read) if "like" in params else self._run_read(read))
 
-    async def claim(self, *, worker_id: str, lease_seconds: float, now: float) -> Claim | None:
+    async def claim(
+        self, *, worker_id: str, lease_seconds: float, now: float, abilities: frozenset[str] = DEFAULT_TOKENS
+    ) -> Claim | None:
         def claim(conn: sqlite3.Connection) -> Claim | None:
             row = conn.execute(
                 QUERIES["claim_job"],
@@ -349,6 +366,7 @@ class SqliteJobStore:
                     "worker_id": worker_id,
                     "now": now,
                     "lease_expires_at": now + lease_seconds,
+                    "abilities": json.dumps(sorted(abilities)),
                 },
             ).fetchone()
             if row is None:
@@ -404,6 +422,8 @@ class SqliteJobStore:
         video_size: int,
         now: float,
         produced: Produced | None = None,
+        grok_post_id: str | None = None,
+        output_mismatch: list[dict[str, Any]] | None = None,
     ) -> Job:
         def complete(conn: sqlite3.Connection) -> Job:
             self._checked(conn, job_id, claim_token, now)
@@ -412,20 +432,55 @@ class SqliteJobStore:
                 "now": now,
                 "video_size": video_size,
                 "produced": json.dumps(produced.to_dict()) if produced else None,
+                "grok_post_id": grok_post_id,
+                "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
             }
             return row_to_job(conn.execute(QUERIES["complete_job"], params).fetchone())
 
         return await self._write(complete)
 
-    async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode, now: float) -> Job:
+    async def fail(
+        self,
+        job_id: str,
+        *,
+        claim_token: str | None,
+        error: str,
+        code: ErrorCode,
+        now: float,
+        produced: Produced | None = None,
+        output_mismatch: list[dict[str, Any]] | None = None,
+    ) -> Job:
         def fail(conn: sqlite3.Connection) -> Job:
             self._checked(conn, job_id, claim_token, now)
-            row = conn.execute(
-                QUERIES["fail_job"], {"id": job_id, "now": now, "error": error, "error_code": code.value}
-            ).fetchone()
-            return row_to_job(row)
+            params = {
+                "id": job_id,
+                "now": now,
+                "error": error,
+                "error_code": code.value,
+                "produced": json.dumps(produced.to_dict()) if produced else None,
+                "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
+            }
+            return row_to_job(conn.execute(QUERIES["fail_job"], params).fetchone())
 
         return await self._write(fail)
+
+    async def waiting_needs(self) -> list[list[str]]:
+        def read(conn: sqlite3.Connection) -> list[list[str]]:
+            return [json.loads(row["needs"]) for row in conn.execute(QUERIES["waiting_needs"])]
+
+        return await self._run_read(read)
+
+    async def mark_unmatched(self, unmatched: list[list[str]], *, now: float) -> None:
+        keys = json.dumps([needs_key(needs) for needs in unmatched])
+        await self._write(lambda conn: conn.execute(QUERIES["mark_unmatched"], {"unmatched": keys, "now": now}))
+
+    async def fail_unmatched(self, needs: list[str], *, before: float, now: float, error: str) -> list[Job]:
+        params = {"needs": needs_key(needs), "before": before, "now": now, "error": error}
+
+        def sweep(conn: sqlite3.Connection) -> list[Job]:
+            return [row_to_job(row) for row in conn.execute(QUERIES["fail_unmatched"], params)]
+
+        return await self._write(sweep)
 
     async def fail_stale(self, *, now: float, error: str) -> list[Job]:
         def sweep(conn: sqlite3.Connection) -> list[Job]:

@@ -1,4 +1,4 @@
-"""Wakes long-polling workers the moment a job is queued, one waiter per job, first come first served."""
+"""Wakes long-polling workers the moment a job is queued; each tries to claim it, first come first served."""
 
 from __future__ import annotations
 
@@ -23,6 +23,10 @@ class Dispatcher:
             if not future.done():
                 future.set_result(None)
                 count -= 1
+
+    def notify_all(self) -> None:
+        """Wake every waiter: a job may suit only some workers, and only they can tell by trying to claim it."""
+        self.notify(len(self._waiters))
 
     def release(self, future: asyncio.Future[None]) -> None:
         """Withdraw a registration. A wake-up it received but will not act on goes to the next waiter."""

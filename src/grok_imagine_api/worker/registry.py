@@ -5,6 +5,8 @@ from __future__ import annotations
 from collections import deque
 from dataclasses import dataclass, field
 
+from ..domain.abilities import DEFAULT_TOKENS, Abilities
+
 PRUNE_AT = 256
 RECENT_ERRORS = 5
 
@@ -29,6 +31,8 @@ class WorkerInfo:
     version: str | None = None
     polling: int = 0
     errors: deque[WorkerError] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
+    abilities: Abilities | None = None  # None: never declared (the founding document's protocol)
+    tokens: frozenset[str] = DEFAULT_TOKENS
 
     @property
     def state(self) -> str:
@@ -41,6 +45,11 @@ class WorkerRegistry:
     def __init__(self, forget_after: float) -> None:
         self.forget_after = forget_after
         self._workers: dict[str, WorkerInfo] = {}
+
+    def declare(self, worker_id: str, abilities: Abilities, now: float) -> None:
+        info = self.seen(worker_id, now)
+        info.abilities = abilities
+        info.tokens = abilities.tokens()
 
     def seen(self, worker_id: str, now: float, *, version: str | None = None) -> WorkerInfo:
         info = self._workers.get(worker_id)

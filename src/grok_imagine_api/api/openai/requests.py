@@ -1,0 +1,57 @@
+"""OpenAI's create fields: `seconds`, `size`, `input_reference` (a file, or `input_reference[image_url]`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import Request
+
+from ...domain.errors import InvalidRequest
+from ...domain.images import sniff_image_type
+from ...domain.jobs import InputImage
+from ...domain.options import OPENAI_DEFAULTS, Asked, asked_options
+from ..common import service
+from ..forms import nested
+
+
+def create_asked(fields: dict[str, Any]) -> Asked:
+    """`seconds` and `size` (Sora's defaults "4" and "720x1280" when left out), plus what extra_body adds."""
+    return asked_options(
+        size=fields.get("size"),
+        aspect_ratio=fields.get("aspect_ratio"),
+        resolution=fields.get("resolution"),
+        duration=fields.get("duration"),
+        seconds=fields.get("seconds"),
+        mode=fields.get("mode"),
+    ).fill(**OPENAI_DEFAULTS)
+
+
+async def reference_image(request: Request, fields: dict[str, Any], files: dict[str, bytes]) -> str | InputImage | None:
+    data = files.get("input_reference")
+    if data is not None:
+        limit = service(request).settings.max_image_bytes
+        if len(data) > limit:
+            raise InvalidRequest(
+                f"Image is larger than the limit of {limit} bytes", param="input_reference", code="image_too_large"
+            )
+        mime = sniff_image_type(data)
+        if mime is None:
+            raise InvalidRequest(
+                "input_reference must be a PNG, JPEG or WebP image",
+                param="input_reference",
+                code="unsupported_image_type",
+            )
+        return InputImage(data=data, mime=mime)
+    if nested(fields, "input_reference", "file_id"):
+        raise InvalidRequest(
+            "input_reference.file_id is not supported (this server has no Files API); send the image as a file "
+            "or as input_reference[image_url]",
+            param="input_reference",
+            code="unsupported_parameter",
+        )
+    url = nested(fields, "input_reference", "image_url")
+    if url is None and isinstance(fields.get("input_reference"), str):
+        url = fields["input_reference"]
+    if url is not None and not isinstance(url, str):
+        raise InvalidRequest("input_reference.image_url must be a string", param="input_reference")
+    return url

@@ -1,0 +1,39 @@
+"""The founding document's create body, which xAI's body shares the path with."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from ...domain.jobs import Dialect
+
+
+class ImageRef(BaseModel):
+    url: str = Field(min_length=1)
+
+
+class CreateGeneration(BaseModel):
+    model_config = ConfigDict(extra="ignore")
+
+    model: str = Field("grok", min_length=1, max_length=200)
+    prompt: str
+    image: str | ImageRef | None = None
+    aspect_ratio: str | None = None
+    resolution: str | None = None
+    duration: int | str | None = None
+    mode: str | None = None
+    size: str | None = None
+    reference_images: list[Any] | None = None
+    user: str | None = None
+
+    @property
+    def dialect(self) -> Dialect:
+        """xAI's body names an image by URL object, a duration or a size, or a grok-imagine model."""
+        xai = (
+            isinstance(self.image, ImageRef)
+            or self.duration is not None
+            or self.size is not None
+            or self.model.startswith("grok-imagine")
+        )
+        return Dialect.XAI if xai else Dialect.SEED

@@ -1,0 +1,75 @@
+"""The founding document's client API, under both spellings it uses. The create route also takes xAI's body
+(`duration`, `image: {"url"}`, ...), since xAI serves the same path."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from fastapi.responses import JSONResponse
+
+from ...domain.errors import InvalidRequest
+from ...domain.jobs import Dialect
+from ...domain.options import XAI_DEFAULTS, asked_options
+from ...service import JobRequest
+from ..auth import Viewer
+from ..common import json_body, log_info, read_json, service
+from ..idempotency import idempotent
+from .requests import CreateGeneration, ImageRef
+from .responses import seed_job
+
+router = APIRouter()
+
+PREFIXES = ("/v1/videos/generations", "/v1/video/generations")
+
+
+async def create_generation(request: Request, viewer: Viewer) -> Response:
+    body = await read_json(request, CreateGeneration)
+    log_info(request, payload=body.model_dump(exclude_none=True))
+    if body.reference_images:
+        raise InvalidRequest("reference_images is not supported by Grok Imagine's web page", param="reference_images")
+    dialect = body.dialect
+    asked = asked_options(
+        size=body.size,
+        aspect_ratio=body.aspect_ratio,
+        resolution=body.resolution,
+        duration=body.duration,
+        mode=body.mode,
+    )
+    if dialect is Dialect.XAI:
+        asked = asked.fill(**XAI_DEFAULTS)
+    job_request = JobRequest(
+        prompt=body.prompt,
+        model=body.model,
+        asked=asked,
+        image=body.image.url if isinstance(body.image, ImageRef) else body.image,
+        dialect=dialect,
+        owner=viewer,
+        requested=body.model_dump(exclude_none=True, exclude={"prompt", "image", "user"}),
+        image_param="image.url" if isinstance(body.image, ImageRef) else "image",
+    )
+
+    async def run() -> Response:
+        job = await service(request).create(job_request)
+        log_info(request, job_id=job.id, status=job.status.value)
+        return JSONResponse({**seed_job(request, job), "request_id": job.id})
+
+    return await idempotent(request, viewer, body.model_dump(), run)
+
+
+async def get_generation(request: Request, job_id: str, viewer: Viewer) -> dict[str, Any]:
+    log_info(request, job_id=job_id)
+    job = await service(request).get(job_id, viewer=viewer)
+    log_info(request, status=job.status.value)
+    return seed_job(request, job)
+
+
+for prefix in PREFIXES:
+    router.add_api_route(
+        prefix,
+        create_generation,
+        methods=["POST"],
+        summary="Create a video generation job (the founding document's body, or xAI's)",
+        openapi_extra=json_body(CreateGeneration),
+    )
+    router.add_api_route(f"{prefix}/{{job_id}}", get_generation, methods=["GET"], summary="Get a job")

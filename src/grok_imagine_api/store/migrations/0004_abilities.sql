@@ -1,0 +1,10 @@
+-- What each job needs of a worker (kind, source, options), what its options became and why, the Grok post its
+-- video came from, how the video differed from what was promised, and since when no worker could make it.
+ALTER TABLE jobs ADD COLUMN needs TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE jobs ADD COLUMN adjustments TEXT NOT NULL DEFAULT '[]';
+ALTER TABLE jobs ADD COLUMN grok_post_id TEXT;
+ALTER TABLE jobs ADD COLUMN output_mismatch TEXT;
+ALTER TABLE jobs ADD COLUMN unmatched_since REAL;
+
+-- A remix, extension or edit queued before workers declared abilities still needs one that can make it.
+UPDATE jobs SET needs = json_array('kind:' || kind, 'source:upload') WHERE status = 'pending' AND kind <> 'generate';
