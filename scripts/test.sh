@@ -14,4 +14,9 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
+# The official openai Node package for tests/e2e/test_openai_node.py, as locked in tests/node/package-lock.json
+# (that test skips where Node.js is not installed).
+if command -v npm >/dev/null && [ ! -d tests/node/node_modules/openai ]; then
+    (cd tests/node && npm ci --no-audit --no-fund)
+fi
 .venv/bin/python -m pytest "$@"
