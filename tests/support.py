@@ -188,10 +188,10 @@ def process_server(tmp: Path, **kwargs: Any) -> Iterator[ProcessServer]:
 
 
 @contextlib.contextmanager
-def demo_worker(server_url: str, token: str | None = None) -> Iterator[subprocess.Popen[bytes]]:
-    """`grok-imagine-api worker --demo` against `server_url`, stopped on exit."""
+def demo_worker(server_url: str, token: str | None = None, *flags: str) -> Iterator[subprocess.Popen[bytes]]:
+    """`grok-imagine-api worker --demo` against `server_url` (plus `flags`), stopped on exit."""
     command = [sys.executable, "-m", "grok_imagine_api.cli", "worker", "--demo", "--server", server_url]
-    command += ["--delay", "0.01", *(["--token", token] if token else [])]
+    command += ["--delay", "0.01", *(["--token", token] if token else []), *flags]
     worker = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     try:
         yield worker
