@@ -12,9 +12,10 @@ from collections.abc import Callable
 from dataclasses import dataclass, replace
 from typing import Any
 
-from .abilities import ACCEPTED_ASPECT_RATIOS, ACCEPTED_RESOLUTIONS, DEFAULT_ABILITIES, PRESETS, Abilities
-
-__all__ = ["ACCEPTED_ASPECT_RATIOS", "ACCEPTED_RESOLUTIONS", "PRESETS"]
+from .abilities import ACCEPTED_ASPECT_RATIOS as ACCEPTED_ASPECT_RATIOS
+from .abilities import ACCEPTED_RESOLUTIONS as ACCEPTED_RESOLUTIONS
+from .abilities import DEFAULT_ABILITIES, Abilities
+from .abilities import PRESETS as PRESETS
 from .errors import InvalidRequest
 from .jobs import GenerationOptions
 
@@ -228,6 +229,7 @@ def _nearest_resolution(asked: str, available: tuple[str, ...]) -> str:
 class _Fit:
     options: GenerationOptions
     cost: float
+    worker: Abilities
 
 
 def _duration_cost(asked: int | str, made: int | str) -> float:
@@ -268,7 +270,7 @@ def _fit(asked: Asked, worker: Abilities, strict: bool) -> _Fit | None:
         value = nearest(ask.value, available)
         chosen[name] = value
         cost += distance(ask.value, value)
-    return _Fit(GenerationOptions(**chosen), cost)
+    return _Fit(GenerationOptions(**chosen), cost, worker)
 
 
 def check_strict(asked: Asked) -> None:
@@ -307,10 +309,9 @@ def match(asked: Asked, workers: list[Abilities], *, strict: bool) -> tuple[Gene
     fits = [fit for worker in workers or [DEFAULT_ABILITIES] if (fit := _fit(asked, worker, strict)) is not None]
     if not fits:  # no worker has the preset: keep everything as asked; the job waits, saying why
         kept: dict[str, Any] = {name: ask.value for name, ask in _asks(asked)}
-        options = GenerationOptions(**kept)
-    else:
-        options = min(fits, key=lambda fit: fit.cost).options
-    return options, adjustments(asked, options)
+        return GenerationOptions(**kept), []
+    best = min(fits, key=lambda fit: fit.cost)
+    return best.options, adjustments(asked, best.options, best.worker)
 
 
 def _asks(asked: Asked) -> list[tuple[str, Ask]]:
@@ -324,25 +325,35 @@ def size_of(options: GenerationOptions) -> str | None:
     return None
 
 
-def adjustments(asked: Asked, options: GenerationOptions) -> list[Adjustment]:
+def _listed(values: tuple[Any, ...], last: str = "or") -> str:
+    words = [str(value) for value in values]
+    return f"{', '.join(words[:-1])} {last} {words[-1]}" if len(words) > 1 else "".join(words)
+
+
+def adjustments(asked: Asked, options: GenerationOptions, worker: Abilities = DEFAULT_ABILITIES) -> list[Adjustment]:
     """One entry per parameter the client gave whose value will not be made as given."""
     changed: dict[str, list[str]] = {}
     for name, ask in _asks(asked):
         if ask.explicit and (getattr(options, name) != ask.value or not ask.exact):
             changed.setdefault(ask.param, []).append(name)
+    who = "Grok Imagine makes" if worker == DEFAULT_ABILITIES else "The connected workers make"
     found = []
     made: Any
     for param, names in changed.items():
         ask = next(ask for name, ask in _asks(asked) if ask.param == param)
         if param == "size":
             made = size_of(options) or f"{options.aspect_ratio} at {options.resolution}"
-            shape = f"{options.aspect_ratio}, {options.resolution}"
-            message = f"size {ask.given} cannot be made as such; the nearest is {made} ({shape})"
+            message = (
+                f"{who} no {ask.given} frame; {ask.given} became {made} ({options.aspect_ratio}, {options.resolution})"
+            )
         elif "duration" in names:
             made = str(options.duration) if param == "seconds" else options.duration
-            message = f"{param} {ask.given}: the nearest length the workers make is {options.duration} s"
+            message = f"{who} {_listed(worker.durations)} second videos; {ask.given} became {options.duration}"
+        elif "aspect_ratio" in names:
+            made = options.aspect_ratio
+            message = f"{who} {_listed(worker.aspect_ratios)} videos; {ask.given} became {made}, the nearest shape"
         else:
             made = getattr(options, names[0])
-            message = f"{param} {ask.given}: the nearest {param.replace('_', ' ')} the workers make is {made}"
+            message = f"{who} {_listed(worker.resolutions)} videos; {ask.given} became {made}"
         found.append(Adjustment(param, ask.given, made, message))
     return found
