@@ -15,11 +15,16 @@ from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+from grok_imagine_api.domain.abilities import DEFAULT_TOKENS, KINDS, SOURCES, Abilities
 from grok_imagine_api.domain.jobs import JobStatus, new_job_id
 from grok_imagine_api.store.schema import migrate
 from grok_imagine_api.store.sqlite import SqliteJobStore, connect
 
 STATUSES = ["completed"] * 90 + ["failed"] * 8 + ["pending"] * 2
+# The older half of the pending jobs are extensions, which a worker that declared nothing cannot make: its claim
+# must look past all of them.
+EXTEND = json.dumps(["kind:extend", "source:upload"])
+PLAIN = json.dumps(["kind:text_to_video"])
 
 
 def fill(path: Path, rows: int) -> float:
@@ -30,10 +35,18 @@ def fill(path: Path, rows: int) -> float:
     now = time.time() - rows
     conn.execute("BEGIN IMMEDIATE")
     conn.executemany(
-        "INSERT INTO jobs (id, model, prompt, status, options, created_at, updated_at, completed_at, video_size)"
-        " VALUES (?, 'grok', 'a prompt of ordinary length for a video', ?, ?, ?, ?, ?, 1000)",
+        "INSERT INTO jobs (id, model, prompt, status, options, created_at, updated_at, completed_at, video_size,"
+        " needs) VALUES (?, 'grok', 'a prompt of ordinary length for a video', ?, ?, ?, ?, ?, 1000, ?)",
         (
-            (new_job_id(), STATUSES[i % 100], options, now + i, now + i, now + i if i % 100 < 98 else None)
+            (
+                new_job_id(),
+                STATUSES[i % 100],
+                options,
+                now + i,
+                now + i,
+                now + i if i % 100 < 98 else None,
+                EXTEND if i < rows // 2 else PLAIN,
+            )
             for i in range(rows)
         ),
     )
@@ -60,7 +73,16 @@ async def measure(path: Path, rows: int) -> None:
     now = time.time()
     middle = (await store.list_jobs(status=None, limit=1, before_seq=rows // 2))[0]
 
-    await timed("claim oldest pending job", lambda: store.claim(worker_id="b", lease_seconds=300, now=now))
+    everything = Abilities(kinds=KINDS, sources=SOURCES).tokens()
+    await timed(
+        "claim oldest pending job (it can make all)",
+        lambda: store.claim(worker_id="b", lease_seconds=300, now=now, abilities=everything),
+    )
+    await timed(
+        f"claim past {rows // 100:,} pending it cannot make",
+        lambda: store.claim(worker_id="b", lease_seconds=300, now=now, abilities=DEFAULT_TOKENS),
+    )
+    await timed("distinct needs of pending jobs (sweep)", store.waiting_needs, 50)
     await timed("GET /jobs first page (100)", lambda: store.list_jobs(status=None, limit=100, before_seq=None))
     await timed(
         "GET /jobs deep page (cursor mid-table)",

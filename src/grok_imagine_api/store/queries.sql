@@ -20,26 +20,28 @@ SELECT mime, data FROM job_images WHERE job_id = :job_id;
 SELECT * FROM jobs WHERE {where} ORDER BY seq {order} LIMIT :limit;
 
 -- name: claim_job
--- One statement picks the oldest pending job this worker can make (every need among its abilities) and leases
--- it; SQLite's single writer makes it atomic.
+-- Lease the job the claim chose (the oldest whose needs the worker has; see waiting_needs and oldest_with_needs),
+-- inside the same transaction, so two workers never get the same job.
 UPDATE jobs
 SET status = 'processing', claim_token = :token, worker_id = :worker_id, claimed_at = :now,
     last_contact_at = :now, lease_expires_at = :lease_expires_at, updated_at = :now,
     attempts = attempts + 1, progress = 0, unmatched_since = NULL
-WHERE seq = (
-    SELECT seq FROM jobs AS j
-    WHERE status = 'pending'
-      AND NOT EXISTS (
-          SELECT 1 FROM json_each(j.needs) AS need
-          WHERE need.value NOT IN (SELECT value FROM json_each(:abilities))
-      )
-    ORDER BY seq LIMIT 1
-)
+WHERE seq = :seq AND status = 'pending'
 RETURNING *;
 
 -- name: waiting_needs
--- The different needs of the queued jobs: few, however many jobs wait.
-SELECT DISTINCT needs FROM jobs WHERE status = 'pending';
+-- The different needs of the queued jobs, by skipping through the partial index from one value to the next:
+-- a few seeks, however many jobs wait.
+WITH RECURSIVE found(needs) AS (
+    SELECT min(needs) FROM jobs WHERE status = 'pending'
+    UNION ALL
+    SELECT (SELECT min(needs) FROM jobs WHERE status = 'pending' AND needs > found.needs)
+    FROM found WHERE found.needs IS NOT NULL
+)
+SELECT needs FROM found WHERE needs IS NOT NULL;
+
+-- name: oldest_with_needs
+SELECT min(seq) AS seq FROM jobs WHERE status = 'pending' AND needs = :needs;
 
 -- name: mark_unmatched
 -- Jobs whose needs no connected worker has start (or keep) their no-capable-worker clock; the rest stop it.

@@ -8,3 +8,7 @@ ALTER TABLE jobs ADD COLUMN unmatched_since REAL;
 
 -- A remix, extension or edit queued before workers declared abilities still needs one that can make it.
 UPDATE jobs SET needs = json_array('kind:' || kind, 'source:upload') WHERE status = 'pending' AND kind <> 'generate';
+
+-- Claims and the no-capable-worker sweep look at pending jobs grouped by their needs: a few index seeks, however
+-- many jobs wait for something no worker can make.
+CREATE INDEX jobs_pending_needs ON jobs (needs, seq) WHERE status = 'pending';
