@@ -11,6 +11,7 @@ from starlette.datastructures import UploadFile
 from starlette.formparsers import MultiPartException
 
 from ..domain.errors import InvalidRequest
+from ..domain.options import GENERATION_SECONDS, Asked, asked_options
 from .common import parse_json_object, read_body, read_json_object, service
 
 OPTION_FIELDS = ("seconds", "size", "aspect_ratio", "resolution", "duration", "mode")
@@ -80,3 +81,16 @@ def nested(fields: dict[str, Any], name: str, key: str) -> Any:
 def requested(fields: dict[str, Any]) -> dict[str, Any]:
     """What the client asked for, kept on the job as it was sent."""
     return {name: fields[name] for name in ("model", *OPTION_FIELDS) if fields.get(name) not in (None, "")}
+
+
+def asked_from(fields: dict[str, Any], duration_range: range = GENERATION_SECONDS) -> Asked:
+    """Every dialect's option fields, as they arrived (OpenAI's `seconds` and `size`, xAI's `duration`, ...)."""
+    return asked_options(
+        size=fields.get("size"),
+        aspect_ratio=fields.get("aspect_ratio"),
+        resolution=fields.get("resolution"),
+        duration=fields.get("duration"),
+        duration_range=duration_range,
+        seconds=fields.get("seconds"),
+        mode=fields.get("mode"),
+    )

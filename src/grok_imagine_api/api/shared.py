@@ -13,12 +13,12 @@ from fastapi.responses import JSONResponse
 
 from ..domain.errors import InvalidRequest
 from ..domain.jobs import Dialect, Job, JobKind
-from ..domain.options import EXTENSION_DEFAULTS, EXTENSION_SECONDS, GENERATION_SECONDS, Asked, asked_options
+from ..domain.options import EXTENSION_DEFAULTS, EXTENSION_SECONDS, GENERATION_SECONDS, Asked
 from ..domain.options import from_options as asks_of
 from ..service import JobRequest
 from .auth import Viewer
 from .common import log_info, service
-from .forms import model_of, nested, prompt_of, read_fields, requested
+from .forms import asked_from, model_of, nested, prompt_of, read_fields, requested
 from .idempotency import idempotent
 from .openai.responses import openai_video, poll_headers, video_response
 from .uploads import VideoForm, multipart_boundary, read_video_form
@@ -50,15 +50,7 @@ def derived_asked(fields: dict[str, Any], kind: JobKind, source: Job | None) -> 
     """An extension adds `seconds` (OpenAI, 1..20) or `duration` (xAI, 2..10), 6 by default, in its source's
     shape; an edit keeps its source's options unless it names others."""
     extending = kind is JobKind.EXTEND
-    asked = asked_options(
-        size=fields.get("size"),
-        aspect_ratio=fields.get("aspect_ratio"),
-        resolution=fields.get("resolution"),
-        duration=fields.get("duration"),
-        duration_range=EXTENSION_SECONDS if extending else GENERATION_SECONDS,
-        seconds=fields.get("seconds"),
-        mode=fields.get("mode"),
-    )
+    asked = asked_from(fields, EXTENSION_SECONDS if extending else GENERATION_SECONDS)
     if extending:
         asked = asked.fill(**EXTENSION_DEFAULTS)
     if source is not None:

@@ -9,21 +9,14 @@ from fastapi import Request
 from ...domain.errors import InvalidRequest
 from ...domain.images import sniff_image_type
 from ...domain.jobs import InputImage
-from ...domain.options import OPENAI_DEFAULTS, Asked, asked_options
+from ...domain.options import OPENAI_DEFAULTS, Asked
 from ..common import service
-from ..forms import nested
+from ..forms import asked_from, nested
 
 
 def create_asked(fields: dict[str, Any]) -> Asked:
     """`seconds` and `size` (Sora's defaults "4" and "720x1280" when left out), plus what extra_body adds."""
-    return asked_options(
-        size=fields.get("size"),
-        aspect_ratio=fields.get("aspect_ratio"),
-        resolution=fields.get("resolution"),
-        duration=fields.get("duration"),
-        seconds=fields.get("seconds"),
-        mode=fields.get("mode"),
-    ).fill(**OPENAI_DEFAULTS)
+    return asked_from(fields).fill(**OPENAI_DEFAULTS)
 
 
 async def reference_image(request: Request, fields: dict[str, Any], files: dict[str, bytes]) -> str | InputImage | None:

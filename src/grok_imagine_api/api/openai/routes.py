@@ -10,11 +10,11 @@ from fastapi import APIRouter, Query, Request, Response
 
 from ...domain.errors import InvalidRequest, NotFound
 from ...domain.jobs import Dialect, InputImage, JobKind
-from ...domain.options import asked_options, from_options
+from ...domain.options import from_options
 from ...service import JobRequest
 from ..auth import Viewer
 from ..common import log_info, read_json_object, service
-from ..forms import model_of, prompt_of, read_fields, requested
+from ..forms import asked_from, model_of, prompt_of, read_fields, requested
 from ..idempotency import idempotent
 from ..videos import serve_file, serve_video, video_unavailable
 from .requests import create_asked, reference_image
@@ -117,14 +117,7 @@ async def remix_video(request: Request, video_id: str, viewer: Viewer) -> Respon
     fields = await read_json_object(request)
     svc = service(request)
     source = await svc.get(video_id, viewer=viewer, param="video_id")
-    asked = asked_options(
-        size=fields.get("size"),
-        aspect_ratio=fields.get("aspect_ratio"),
-        resolution=fields.get("resolution"),
-        duration=fields.get("duration"),
-        seconds=fields.get("seconds"),
-        mode=fields.get("mode"),
-    ).over(from_options(source.options))
+    asked = asked_from(fields).over(from_options(source.options))
     job_request = JobRequest(
         prompt=prompt_of(fields),
         model=model_of(fields, default=source.model),
