@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import BadImage, Client, ServerError, Unreachable, image_data_url
-from .terminal import Progress, fields_text, job_fields, jobs_table, printable
+from .terminal import Progress, fields_text, job_fields, jobs_table, messages, one_line, printable
 
 OK = 0
 FAILED = 1
@@ -24,6 +24,7 @@ INTERRUPTED = 130
 POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 5.0
 STATES = {"pending": "queued", "processing": "processing"}
+REASON_WIDTH = 100
 
 
 class UsageError(Exception):
@@ -77,6 +78,13 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
+def state_text(job: dict[str, Any]) -> str:
+    """What the progress line says of a job; a queued job says why no worker has taken it yet."""
+    state = STATES[job["status"]]
+    reason = job.get("waiting_reason")
+    return f"{state}: {one_line(str(reason), REASON_WIDTH)}" if reason and job["status"] == "pending" else state
+
+
 def poll_job(client: Client, job_id: str) -> dict[str, Any] | None:
     """The job, or None while the server cannot answer (restarting, overloaded)."""
     try:
@@ -109,11 +117,19 @@ def wait_for(client: Client, job_id: str, progress: Progress, timeout: float | N
             delay = POLL_SECONDS
             if job["status"] in ("completed", "failed"):
                 return job
-            progress.show(STATES[job["status"]], job.get("progress") if job["status"] == "processing" else None)
+            progress.show(state_text(job), job.get("progress") if job["status"] == "processing" else None)
         left = math.inf if deadline is None else deadline - time.monotonic()
         if left <= 0:
             raise GaveUp(f"gave up waiting after {timeout:g} s; job {job_id} keeps running on the server")
         time.sleep(min(delay, left))
+
+
+def adjustment_messages(client: Client, created: dict[str, Any]) -> list[str]:
+    """What the server will make differently from what was asked (e.g. 8 s becomes 10 s)."""
+    if "adjustments" not in created:  # the founding document's create answer: the job's detail has them
+        fetched = poll_job(client, str(created["id"]))
+        created = fetched or {}
+    return messages(created.get("adjustments"))
 
 
 def ask_to_cancel(client: Client, job_id: str) -> int:
@@ -142,10 +158,13 @@ def generate(args: argparse.Namespace) -> int:
     # Ctrl-C must reach us as KeyboardInterrupt even when started with SIGINT ignored (a background job).
     signal.signal(signal.SIGINT, signal.default_int_handler)
     with client_for(args) as client:
-        job_id = str(client.create(body)["id"])
+        created = client.create(body)
+        job_id = str(created["id"])
         say(f"submitted job {job_id} to {client.server}")
         progress = Progress(sys.stderr, tty=sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
         try:
+            for message in adjustment_messages(client, created):
+                say(f"note: {message}")
             return follow(client, job_id, progress, args)
         except KeyboardInterrupt:
             progress.end()

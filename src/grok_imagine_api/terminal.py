@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -155,16 +156,33 @@ def produced_text(produced: dict[str, Any] | None) -> str:
     return f"{size}, {produced['seconds']:g} s" if produced.get("seconds") else size
 
 
+def value_text(value: Any) -> str:
+    return json.dumps(value) if isinstance(value, dict | list) else str(value)
+
+
+def requested_text(requested: dict[str, Any]) -> str:
+    return " ".join(f"{name}={value_text(value)}" for name, value in requested.items()) or "-"
+
+
+def messages(entries: list[Any] | None) -> list[str]:
+    """The `message` of each adjustment or mismatch the server listed."""
+    return [str(entry.get("message") or entry) if isinstance(entry, dict) else str(entry) for entry in entries or []]
+
+
 def job_fields(job: dict[str, Any], *, now: float) -> list[tuple[str, str]]:
+    """One (name, value) a line; what was asked and what changed appear only when the server says so."""
     error = job.get("error")
     code = job.get("error_code")
     fields = [
         ("id", str(job["id"])),
         ("status", status_text(job)),
+        *([("waiting", str(job["waiting_reason"]))] if job.get("waiting_reason") else []),
         ("progress", f"{job.get('progress') or 0}%"),
         ("prompt", str(job.get("prompt") or "")),
         ("model", str(job.get("model") or "")),
+        *([("asked", requested_text(job["requested"]))] if job.get("requested") else []),
         ("options", options_text(job.get("options") or {})),
+        *(("adjusted", message) for message in messages(job.get("adjustments"))),
         ("image", f"yes ({job.get('image_size')} bytes)" if job.get("has_image") else "no"),
         ("error", (f"{code}: {error}" if code else str(error)) if error else "-"),
         ("created", moment(job.get("created"), now)),
@@ -175,6 +193,8 @@ def job_fields(job: dict[str, Any], *, now: float) -> list[tuple[str, str]]:
         ("attempts", str(job.get("attempts") or 0)),
         ("video", video_text(job)),
         ("produced", produced_text(job.get("produced"))),
+        *(("mismatch", message) for message in messages(job.get("output_mismatch"))),
+        *([("grok post", str(job["grok_post_id"]))] if job.get("grok_post_id") else []),
     ]
     return fields
 

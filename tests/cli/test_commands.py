@@ -17,7 +17,17 @@ from typing import Any
 import httpx
 import pytest
 
-from support import DEMO_MP4, PNG_1PX, ProcessServer, bearer, demo_worker, free_port, process_server, wait_until
+from support import (
+    DEMO_MP4,
+    PNG_1PX,
+    ProcessServer,
+    bearer,
+    demo_worker,
+    free_port,
+    process_server,
+    upload,
+    wait_until,
+)
 
 KEY = "sk-cli-tests"
 # Slower than the tests' usual demo worker, so that a job is seen while processing.
@@ -158,8 +168,8 @@ def job_with_prompt(server: ProcessServer, prompt: str) -> dict[str, Any] | None
     return found[0] if found else None
 
 
-def create(server: ProcessServer, prompt: str) -> str:
-    reply = httpx.post(f"{server.url}/v1/videos/generations", json={"prompt": prompt}, timeout=10)
+def create(server: ProcessServer, prompt: str, **options: Any) -> str:
+    reply = httpx.post(f"{server.url}/v1/videos/generations", json={"prompt": prompt, **options}, timeout=10)
     assert reply.status_code == 200, reply.text
     return str(reply.json()["id"])
 
@@ -181,18 +191,20 @@ def test_generate_with_an_image_saves_the_servers_video(live: ProcessServer, tmp
     assert job is not None and job["status"] == "completed"
     assert job["has_image"] and job["options"] == {
         "aspect_ratio": "16:9",
-        "resolution": None,
+        "resolution": "480p",  # xAI's default: a body with `duration` is an xAI request
         "duration": 6,
         "mode": "fun",
     }
-    assert (tmp_path / "cat.mp4").read_bytes() == httpx.get(job["video_url"]).content == DEMO_MP4
+    saved = (tmp_path / "cat.mp4").read_bytes()
+    assert saved == httpx.get(job["video_url"]).content  # the demo worker's clip of the promised shape
+    assert saved[4:8] == b"ftyp"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat.mp4", "cat.png"]  # no partial file left
     # Not a terminal: one plain line per change.
     lines = result.stderr.splitlines()
     assert lines[0] == f"submitted job {job['id']} to {live.url}"
     assert any(line.endswith(("] queued", "] processing 0%", "] processing 25%")) for line in lines)
     assert any(" processing " in line for line in lines)
-    assert re.fullmatch(r"\[\d:\d\d\] downloading 0\.1 MB", lines[-2]) and lines[-1].endswith("] saved")
+    assert lines[-2].endswith(f"] downloading {len(saved) / 1_000_000:.1f} MB") and lines[-1].endswith("] saved")
     assert all(line.startswith("[") for line in lines[1:])
 
 
@@ -288,7 +300,9 @@ def test_local_mistakes_exit_2_before_calling_the_server(tmp_path: Path) -> None
         (["--image", "notes.txt"], "notes.txt is not a PNG, JPEG or WebP image"),
         (["-o", "no/such/dir/out.mp4"], "no such directory for the output file: no/such/dir"),
         (["-o", "newdir/"], "no such directory: newdir/"),
-        (["--aspect", "4:3"], "invalid choice: '4:3'"),
+        (["--aspect", "5:4"], "invalid choice: '5:4'"),
+        (["--duration", "16"], "invalid choice: 16"),
+        (["--duration", "0"], "invalid choice: 0"),
     ]
     for args, message in cases:
         result = cli("generate", "a cat", *args, "--server", nowhere, cwd=tmp_path)
@@ -364,6 +378,84 @@ def test_status_shows_a_jobs_fields(live: ProcessServer, tmp_path: Path) -> None
 
     result = cli("status", "job_unknown", "--server", live.url, cwd=tmp_path)
     assert (result.returncode, result.stderr) == (1, "error: job_not_found: No job with id 'job_unknown'\n")
+
+
+def fields_of(output: str) -> dict[str, str]:
+    return {name: value.strip() for name, value in (line.split(":", 1) for line in output.splitlines())}
+
+
+def test_generate_accepts_every_length_and_ratio_and_says_what_it_changed(live: ProcessServer, tmp_path: Path) -> None:
+    prompt = unique("an eight second cat")
+    args = ("--duration", "8", "--aspect", "4:3", "--no-download", "--server", live.url)
+    result = cli("generate", prompt, *args, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    job = job_with_prompt(live, prompt)
+    assert job is not None
+    detail = get(live, f"/jobs/{job['id']}")
+    assert {a["param"]: (a["requested"], a["made"]) for a in detail["adjustments"]} == {
+        "duration": (8, 10),
+        "aspect_ratio": ("4:3", "3:2"),
+    }
+    lines = result.stderr.splitlines()
+    assert lines[0] == f"submitted job {job['id']} to {live.url}"
+    assert lines[1:3] == [f"note: {a['message']}" for a in detail["adjustments"]]
+
+
+def extend_job(server: ProcessServer, prompt: str) -> str:
+    """An extend job: only a worker that declared it can extend videos may take it."""
+    files = {"video": ("source.mp4", DEMO_MP4, "video/mp4")}
+    reply = httpx.post(f"{server.url}/v1/videos/extensions", data={"prompt": prompt}, files=files, timeout=30)
+    assert reply.is_success, reply.text
+    return str(reply.json()["id"])
+
+
+def test_status_and_the_progress_line_say_why_a_job_waits(idle: ProcessServer, tmp_path: Path) -> None:
+    # A worker of the founding document's protocol (it never declares abilities) makes plain generations only.
+    assert httpx.get(f"{idle.url}/extension/poll", params={"client_id": "old"}).status_code == 204  # nothing to claim
+    waiting = extend_job(idle, unique("a longer cat"))
+    reason = get(idle, f"/jobs/{waiting}")["waiting_reason"]
+    assert reason.startswith("waiting for a worker that can extend videos"), reason
+
+    result = cli("status", waiting, "--server", idle.url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert fields_of(result.stdout) == fields_of(result.stdout) | {"status": "pending", "waiting": reason}
+
+    result = cli("download", waiting, "--timeout", "1", "--server", idle.url, cwd=tmp_path)
+    assert result.returncode == 1
+    assert f"] queued: {reason}\n" in result.stderr
+
+
+def test_status_shows_what_was_asked_and_what_will_be_made(idle: ProcessServer, tmp_path: Path) -> None:
+    job_id = create(idle, unique("an eight second cat"), duration=8, aspect_ratio="16:9")
+    job = get(idle, f"/jobs/{job_id}")
+    [adjustment] = job["adjustments"]
+    assert (adjustment["param"], adjustment["requested"], adjustment["made"]) == ("duration", 8, 10)
+
+    result = cli("status", job_id, "--server", idle.url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    fields = fields_of(result.stdout)
+    assert "duration=8" in fields["asked"].split() and "aspect_ratio=16:9" in fields["asked"].split()
+    assert "duration=10" in fields["options"].split()
+    assert fields["adjusted"] == adjustment["message"]
+    assert "waiting" not in fields and "mismatch" not in fields and "grok post" not in fields
+
+
+def test_status_shows_a_video_that_is_not_what_was_promised(idle: ProcessServer, tmp_path: Path) -> None:
+    job_id = create(idle, unique("a ten second cat"), duration=10, aspect_ratio="16:9")
+    with httpx.Client(base_url=idle.url, timeout=30) as worker:
+        lease = worker.get("/extension/poll", params={"client_id": "by-hand"}).json()
+        assert lease["job_id"] == job_id
+        done = upload(worker, job_id, DEMO_MP4, lease["claim_token"], grok_post_id="post-1234")  # a 6 s clip
+        assert done.status_code == 200, done.text
+    job = get(idle, f"/jobs/{job_id}")
+    assert job["status"] == "completed" and job["grok_post_id"] == "post-1234"
+    assert job["output_mismatch"], job
+
+    result = cli("status", job_id, "--server", idle.url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    mismatches = [line.split(":", 1)[1].strip() for line in result.stdout.splitlines() if line.startswith("mismatch:")]
+    assert mismatches == [m["message"] for m in job["output_mismatch"]]
+    assert fields_of(result.stdout)["grok post"] == "post-1234"
 
 
 def test_cancel_a_pending_job_but_not_a_finished_one(idle: ProcessServer, live: ProcessServer, tmp_path: Path) -> None:

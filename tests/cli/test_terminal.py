@@ -82,6 +82,40 @@ def test_one_jobs_fields() -> None:
     assert fields_text([("id", "job_1"), ("status", "pending")]) == "id:     job_1\nstatus: pending"
 
 
+def test_what_was_asked_what_changed_and_why_a_job_waits() -> None:
+    adjusted = {
+        "param": "seconds",
+        "requested": "8",
+        "made": "10",
+        "message": "Grok Imagine makes 6 or 10 second videos; 8 became 10",
+    }
+    mismatch = {"param": "seconds", "promised": 10, "produced": 6.0, "message": "promised 10 s, the video is 6 s"}
+    shown = job_fields(
+        job(
+            requested={"seconds": "8", "size": "1280x720", "model": "sora-2"},
+            options={"aspect_ratio": "16:9", "resolution": "720p", "duration": 10, "mode": None},
+            adjustments=[adjusted],
+            waiting_reason="waiting for a worker that can extend videos",
+            output_mismatch=[mismatch],
+            grok_post_id="1234",
+        ),
+        now=1060,
+    )
+    names = [name for name, _ in shown]
+    assert names.index("status") + 1 == names.index("waiting")
+    assert names.index("asked") + 1 == names.index("options") == names.index("adjusted") - 1
+    fields = dict(shown)
+    assert fields["waiting"] == "waiting for a worker that can extend videos"
+    assert fields["asked"] == "seconds=8 size=1280x720 model=sora-2"
+    assert fields["options"] == "aspect_ratio=16:9 resolution=720p duration=10"
+    assert fields["adjusted"] == "Grok Imagine makes 6 or 10 second videos; 8 became 10"
+    assert fields["mismatch"] == "promised 10 s, the video is 6 s"
+    assert fields["grok post"] == "1234"
+
+    plain = dict(job_fields(job(requested={}, adjustments=[], waiting_reason=None, output_mismatch=None), now=1060))
+    assert not {"waiting", "asked", "adjusted", "mismatch", "grok post"} & set(plain)
+
+
 def test_control_characters_from_the_server_never_reach_the_terminal() -> None:
     evil = "evil \x1b]0;PWNED\x07 \x1b[31mred\u202e"
     job = {"id": "job_1", "status": "failed", "error_code": "x\x1b[2J", "progress": 0, "created": 0, "prompt": evil}

@@ -14,7 +14,7 @@ import pytest
 from dashboard_tab import Tab, gradient_png, open_tab
 from playwright.sync_api import Browser, Page, Route, expect
 
-from support import ProcessServer, bearer, create_job, demo_worker, process_server
+from support import DEMO_MP4, ProcessServer, bearer, create_job, demo_worker, process_server, upload
 
 EVIL = "<img src=x onerror=alert(1)><script>alert(2)</script> & a cat"
 
@@ -334,3 +334,105 @@ def test_a_job_address_that_is_not_one_says_so(tab: Tab) -> None:
         page = tab.open(f"/dashboard/jobs/{bad}")
         expect(page.locator(".error")).to_contain_text("No job with id")
         expect(page.get_by_role("link", name="← All jobs")).to_be_visible()
+
+
+def test_the_job_page_shows_what_was_asked_and_what_will_be_made(tab: Tab, api: httpx.Client) -> None:
+    page = tab.open("/dashboard/new")
+    page.get_by_label("Prompt").fill("An eight second lighthouse")
+    page.get_by_label("Aspect ratio").select_option("4:3")
+    page.get_by_label("Duration").select_option("8")
+    page.get_by_role("button", name="Create video").click()
+    job_id = job_id_of(page)
+    job = api.get(f"/jobs/{job_id}").json()
+    assert {a["param"]: (a["requested"], a["made"]) for a in job["adjustments"]} == {
+        "aspect_ratio": ("4:3", "3:2"),
+        "duration": (8, 10),
+    }
+
+    table = page.locator("table.asked-made")
+    duration = table.locator('tr[data-param="duration"]')
+    expect(duration.locator("td")).to_have_text(["8", "10"])
+    expect(duration).to_have_class("adjusted")
+    expect(table.locator('tr[data-param="aspect_ratio"] td')).to_have_text(["4:3", "3:2"])
+    expect(table.locator('tr[data-param="resolution"] td')).to_have_text(["720p", "720p"])
+    expect(table.locator('tr[data-param="resolution"]')).not_to_have_class("adjusted")
+    expect(page.locator(".adjustments li")).to_have_text([a["message"] for a in job["adjustments"]])
+    tab.shot("job-asked-made")
+
+
+def extend_job(api: httpx.Client, prompt: str) -> dict[str, Any]:
+    files = {"video": ("source.mp4", DEMO_MP4, "video/mp4")}
+    reply = api.post("/v1/videos/extensions", data={"prompt": prompt}, files=files)
+    assert reply.is_success, reply.text
+    body: dict[str, Any] = reply.json()
+    return body
+
+
+def test_a_job_no_connected_worker_can_make_says_why_it_waits(tab: Tab, api: httpx.Client) -> None:
+    # A worker of the founding document's protocol: it never declares abilities, so it makes plain generations.
+    assert api.get("/extension/poll", params={"client_id": "old"}).status_code == 204  # nothing to claim
+    job = extend_job(api, "The same wave, longer")
+    reason = api.get(f"/jobs/{job['id']}").json()["waiting_reason"]
+    assert reason.startswith("waiting for a worker that can extend videos"), reason
+
+    page = tab.open("/dashboard")
+    waiting = page.locator(f'tr[data-job="{job["id"]}"] .waiting')
+    expect(waiting).to_contain_text(reason)
+    expect(waiting).to_have_attribute("title", reason)
+
+    page.get_by_role("link", name="The same wave, longer").click()
+    expect(page.locator(".status-line .badge")).to_have_text("pending")
+    expect(page.locator(".waiting-reason")).to_have_text(f"Not started: {reason}")
+    tab.shot("job-waiting")
+
+
+def test_the_job_page_warns_of_a_video_that_is_not_what_was_promised(tab: Tab, api: httpx.Client) -> None:
+    job = create_job(api, "A ten second harbour", duration=10, aspect_ratio="16:9")
+    lease = api.get("/extension/poll", params={"client_id": "by-hand"}).json()
+    assert lease["job_id"] == job["id"]
+    done = upload(api, job["id"], DEMO_MP4, lease["claim_token"], grok_post_id="post-5678")  # a 6 s clip
+    assert done.status_code == 200, done.text
+    mismatch = api.get(f"/jobs/{job['id']}").json()["output_mismatch"]
+    assert mismatch
+
+    page = tab.open(f"/dashboard/jobs/{job['id']}")
+    expect(page.locator(".status-line .badge")).to_have_text("completed")
+    expect(page.locator(".output-mismatch li")).to_have_text([m["message"] for m in mismatch])
+    expect(page.locator(".facts .grok-post")).to_have_text("post-5678")
+    expect(page.locator(".waiting-reason")).to_have_count(0)
+
+
+def test_the_workers_page_shows_what_each_worker_can_make(tab: Tab, api: httpx.Client) -> None:
+    assert api.get("/extension/poll", params={"client_id": "old"}).status_code == 204  # nothing to claim
+    declared = {
+        "client_id": "able",
+        "kinds": "text_to_video,extend",
+        "sources": "upload",
+        "durations": "6,10",
+        "aspect_ratios": "16:9,9:16",
+        "resolutions": "720p",
+        "presets": "normal,fun",
+    }
+    assert api.get("/extension/poll", params=declared).status_code == 204
+
+    page = tab.open("/dashboard/workers")
+    expect(page.locator('[data-worker="old"] .abilities')).to_have_text("not declared (plain generation only)")
+    able = page.locator('[data-worker="able"] .abilities')
+    expect(able.locator("dd")).to_have_text(
+        ["text_to_video, extend", "upload", "6 s, 10 s", "16:9, 9:16", "720p", "normal, fun"]
+    )
+    expect(able.locator("dt")).to_have_text(
+        ["Kinds", "Sources", "Durations", "Aspect ratios", "Resolutions", "Presets"]
+    )
+    tab.shot("workers-abilities")
+
+
+def test_the_form_offers_every_accepted_length_and_ratio(tab: Tab) -> None:
+    page = tab.open("/dashboard/new")
+    durations = page.get_by_label("Duration").locator("option")
+    expect(durations).to_have_count(15)
+    assert durations.evaluate_all("options => options.map((o) => o.value)") == [str(n) for n in range(1, 16)]
+    ratios = page.get_by_label("Aspect ratio").locator("option")
+    assert sorted(ratios.evaluate_all("options => options.map((o) => o.value)")) == sorted(
+        ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"]
+    )

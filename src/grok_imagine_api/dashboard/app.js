@@ -3,9 +3,12 @@
 
 const KEY_STORAGE = "grok-imagine-api.key";
 const STATES = ["pending", "processing", "completed", "failed"];
-const ASPECTS = ["16:9", "9:16", "1:1", "3:2", "2:3"];
+// What the server accepts (domain/abilities.py ACCEPTED_ASPECT_RATIOS, domain/options.py GENERATION_SECONDS);
+// what a worker cannot make exactly becomes the nearest it can, and the job page shows what was made of it.
+const ASPECTS = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3"];
 const RESOLUTIONS = ["720p", "480p"];
-const DURATIONS = [6, 10];
+const DURATIONS = Array.from({ length: 15 }, (_, i) => i + 1);
+const OPTION_NAMES = ["aspect_ratio", "resolution", "duration", "mode"];
 const PRESETS = ["normal", "fun", "spicy", "custom"];
 const PAGE_SIZE = 50;
 const LIVE_MS = 2000;
@@ -372,7 +375,9 @@ function jobsPage() {
       job.status === "processing"
         ? progressBar(job.progress)
         : job.status === "pending"
-          ? h("span", { class: "muted" }, "queued")
+          ? job.waiting_reason
+            ? h("span", { class: "waiting", title: job.waiting_reason }, "⚠ ", job.waiting_reason)
+            : h("span", { class: "muted" }, "queued")
           : job.status === "failed"
             ? h("span", { class: "muted", title: job.error || "" }, job.error_code || "failed")
             : h("span", { class: "muted" }, job.produced?.seconds ? duration(job.produced.seconds) : "done");
@@ -457,6 +462,8 @@ function jobPage(jobId) {
   const status = h("div", { class: "status-line" });
   const media = h("div", { class: "media" });
   const facts = h("dl", { class: "facts" });
+  const asked = h("section", { class: "panel asked-made", "aria-label": "Asked and made" });
+  const warnings = h("div");
   const message = h("div");
   const notice = h("div");
   let imageLoading = false;
@@ -483,7 +490,11 @@ function jobPage(jobId) {
     }
   }
 
-  async function act(button, work) {
+  async function act(event, work) {
+    // The second click of a double click may land on the page the first one opened (Run again, under load):
+    // only a single click (or a key press: detail 0) acts.
+    if (event.detail > 1) return;
+    const button = event.currentTarget;
     put(message);
     button.disabled = true;
     try {
@@ -500,17 +511,26 @@ function jobPage(jobId) {
 
   function draw() {
     const running = job.status === "pending" || job.status === "processing";
+    const waiting = job.status === "pending" ? job.waiting_reason : null;
     put(status, 
       badge(job),
       job.status === "processing" ? progressBar(job.progress) : null,
-      job.status === "pending" ? h("span", { class: "muted" }, "waiting for a worker") : null,
+      job.status === "pending" && !waiting ? h("span", { class: "muted" }, "waiting for a worker") : null,
+    );
+    put(warnings,
+      waiting ? h("p", { class: "notice waiting-reason", role: "status" }, h("strong", {}, "Not started: "), waiting) : null,
+      job.output_mismatch && job.output_mismatch.length
+        ? h("div", { class: "warning output-mismatch", role: "alert" },
+            h("strong", {}, "The video is not what was promised:"),
+            h("ul", {}, job.output_mismatch.map((m) => h("li", {}, m.message || `${m.param}: ${m.promised} → ${m.produced}`))))
+        : null,
     );
     put(actions, 
       running
         ? h("button", {
             type: "button",
             class: "danger",
-            onclick: (event) => act(event.currentTarget, async () => {
+            onclick: (event) => act(event, async () => {
               job = await api(`/jobs/${encodeURIComponent(job.id)}/cancel`, { method: "POST" });
               draw();
             }),
@@ -518,7 +538,7 @@ function jobPage(jobId) {
         : null,
       h("button", {
         type: "button",
-        onclick: (event) => act(event.currentTarget, async () => {
+        onclick: (event) => act(event, async () => {
           const again = await api(`/jobs/${encodeURIComponent(job.id)}/rerun`, { method: "POST" });
           navigate(`/dashboard/jobs/${encodeURIComponent(again.id)}`);
         }),
@@ -527,7 +547,7 @@ function jobPage(jobId) {
       h("button", {
         type: "button",
         class: "danger subtle",
-        onclick: (event) => act(event.currentTarget, async () => {
+        onclick: (event) => act(event, async () => {
           if (!confirm(`Delete job ${job.id} and its video? This cannot be undone.`)) return;
           await api(`/v1/videos/${encodeURIComponent(job.id)}`, { method: "DELETE" });
           navigate("/dashboard");
@@ -535,14 +555,12 @@ function jobPage(jobId) {
       }, "Delete"),
     );
     drawMedia();
-    const asked = Object.entries(job.requested || {}).map(([k, v]) => `${k}=${typeof v === "object" ? JSON.stringify(v) : v}`);
+    drawAskedMade();
     const produced = job.produced
       ? [job.produced.width && `${job.produced.width}×${job.produced.height}`, job.produced.seconds && duration(job.produced.seconds), job.produced.fps && `${job.produced.fps} fps`, bytes(job.video_size)].filter(Boolean).join(" · ")
       : "—";
     const rows = [
       ["Id", h("span", { class: "mono" }, job.id)],
-      ["Options", optionsText(job.options)],
-      ["Asked", asked.length ? asked.join(", ") : "—"],
       ["Produced", produced],
       ["Model", job.model],
       ["Error", job.error ? h("span", {}, h("code", {}, job.error_code || "error"), " ", job.error) : "—"],
@@ -555,7 +573,50 @@ function jobPage(jobId) {
       ["Attempts", job.attempts],
       ["API", `${job.dialect} · ${job.kind}`],
     ];
+    if (job.source_job_id) {
+      rows.push(["Source", link(`/dashboard/jobs/${encodeURIComponent(job.source_job_id)}`, h("span", { class: "mono" }, job.source_job_id))]);
+    }
+    if (job.grok_post_id) rows.push(["Grok post", h("span", { class: "mono grok-post" }, job.grok_post_id)]);
     put(facts, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+  }
+
+  // One row per parameter the client sent (in its own words: seconds, size, ...) and per option it left out,
+  // with what will be made of it; adjusted rows are marked and each adjustment's message is listed below.
+  function drawAskedMade() {
+    const requested = job.requested || {};
+    const options = job.options || {};
+    const adjustments = job.adjustments || [];
+    const adjusted = new Map(adjustments.map((a) => [a.param, a]));
+    const covers = { size: ["aspect_ratio", "resolution"], seconds: ["duration"] };
+    const said = new Set(Object.keys(requested).flatMap((name) => [name, ...(covers[name] || [])]));
+    const madeOf = (name, value) => {
+      if (adjusted.has(name)) return adjusted.get(name).made;
+      if (name in options) return options[name];
+      if (name === "seconds" && options.duration != null) return String(options.duration);
+      return value; // kept as sent (a size made exactly, the model name)
+    };
+    const rows = [
+      ...Object.entries(requested).map(([name, value]) => [name, value, madeOf(name, value)]),
+      ...adjustments.filter((a) => !(a.param in requested)).map((a) => [a.param, a.requested, a.made]),
+      ...OPTION_NAMES.filter((name) => !said.has(name)).map((name) => [name, undefined, options[name]]),
+    ];
+    const cell = (value, missing) =>
+      value === undefined || value === null
+        ? h("td", { class: "muted" }, missing)
+        : h("td", {}, typeof value === "object" ? JSON.stringify(value) : String(value));
+    put(asked,
+      h("h2", {}, "Asked / Made"),
+      h("table", { class: "asked-made" },
+        h("thead", {}, h("tr", {}, h("th", {}, "Option"), h("th", {}, "Asked"), h("th", {}, "Made"))),
+        h("tbody", {}, rows.map(([name, value, made]) =>
+          h("tr", { class: adjusted.has(name) ? "adjusted" : null, dataset: { param: name } },
+            h("th", { scope: "row" }, name),
+            cell(value, "not asked"),
+            cell(made, "the page's setting"))))),
+      adjustments.length
+        ? h("ul", { class: "adjustments" }, adjustments.map((a) => h("li", {}, a.message)))
+        : h("p", { class: "muted" }, Object.keys(requested).length ? "Everything asked is made as asked." : "No options were asked for."),
+    );
   }
 
   function drawMedia() {
@@ -598,9 +659,11 @@ function jobPage(jobId) {
     h("h1", { class: "prompt-title" }, "Loading…"),
     status,
     actions,
+    warnings,
     message,
     notice,
     media,
+    asked,
     facts,
   );
   load().then(() => {
@@ -674,6 +737,8 @@ function newPage() {
       h("label", {}, "Duration", select("duration", DURATIONS, 6)),
       h("label", {}, "Resolution", select("resolution", RESOLUTIONS, "720p")),
       h("label", {}, "Preset", select("mode", PRESETS, "normal"))),
+    h("p", { class: "muted hint" }, "Grok Imagine makes 6 or 10 second videos in 2:3, 3:2, 1:1, 9:16 and 16:9; ",
+      "other values become the nearest a worker can make, and the job page shows what will be made."),
     h("div", { class: "row" }, submit),
     message);
 
@@ -745,8 +810,24 @@ function workersPage() {
         h("dt", {}, "Connected since"), h("dd", {}, when(worker.first_seen)),
         h("dt", {}, "Jobs"), h("dd", {}, `${worker.jobs_claimed} claimed · ${worker.jobs_completed} completed · ${worker.jobs_failed} failed`)),
       current,
+      h("h3", {}, "Abilities"),
+      abilitiesView(worker.abilities),
       h("h3", {}, "Recent errors"),
       errors);
+  }
+
+  function abilitiesView(abilities) {
+    if (!abilities) return h("p", { class: "muted abilities" }, "not declared (plain generation only)");
+    const list = (values, unit = "") => (values && values.length ? values.map((v) => `${v}${unit}`).join(", ") : "none");
+    const rows = [
+      ["Kinds", list(abilities.kinds)],
+      ["Sources", list(abilities.sources)],
+      ["Durations", list(abilities.durations, " s")],
+      ["Aspect ratios", list(abilities.aspect_ratios)],
+      ["Resolutions", list(abilities.resolutions)],
+      ["Presets", list(abilities.presets)],
+    ];
+    return h("dl", { class: "facts abilities" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { ability: k } }, v)]));
   }
 
   show(h("h1", {}, "Workers"), note, list);
