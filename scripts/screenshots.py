@@ -25,7 +25,7 @@ from support import free_port  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
 PROMPTS = [
-    ("A red fox trotting through fresh snow at dawn", {"aspect_ratio": "16:9", "mode": "normal"}),
+    ("A red fox trotting through fresh snow at dawn", {"aspect_ratio": "4:3", "mode": "normal"}),
     ("Neon city street in the rain, slow dolly shot", {"aspect_ratio": "9:16", "mode": "fun"}),
     ("An owl turning its head, golden hour, shallow depth of field", {"aspect_ratio": "1:1"}),
     ("Waves rolling onto a black sand beach, drone view", {"aspect_ratio": "16:9", "duration": 10}),
