@@ -3,10 +3,11 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh --dev
-# System packages the tests use: curl, and Debian's Chromium for the extension tests (Playwright drives it;
-# Playwright's own browser download is never used).
+# System packages the tests use: curl, Debian's Chromium for the extension tests (Playwright drives it;
+# Playwright's own browser download is never used), and Node.js with npm for the Node openai SDK's tests.
 missing=""
 command -v curl >/dev/null || missing="$missing curl"
+command -v npm >/dev/null || missing="$missing nodejs npm"
 [ -x "${CHROMIUM:-/usr/bin/chromium}" ] || missing="$missing chromium"
 if [ -n "$missing" ]; then
     apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $missing
@@ -14,9 +15,8 @@ fi
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
 .venv/bin/mypy
-# The official openai Node package for tests/e2e/test_openai_node.py, as locked in tests/node/package-lock.json
-# (that test skips where Node.js is not installed).
-if command -v npm >/dev/null && [ ! -d tests/node/node_modules/openai ]; then
+# The official openai Node package for tests/e2e/test_openai_node.py, as locked in tests/node/package-lock.json.
+if [ ! -d tests/node/node_modules/openai ]; then
     (cd tests/node && npm ci --no-audit --no-fund)
 fi
 .venv/bin/python -m pytest "$@"
