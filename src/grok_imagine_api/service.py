@@ -129,39 +129,42 @@ class JobService:
     async def create(self, request: JobRequest) -> Job:
         text = validate_prompt(request.prompt, max_chars=self.settings.max_prompt_chars)
         image = await self._decode(request.image, request.image_param)
-        job_id = new_job_id()
         source = await self._source(request)
-        upload = request.source_upload
-        if upload is None and request.source_url is not None:
-            upload = await self._fetch_source(request.source_url, request.source_param)
         kind = kind_needs(request.kind, has_image=image is not None, grok_source=bool(source and source.grok_post_id))
         options, adjustments = match(
             request.asked, self._capable_of(kind), strict=self.settings.option_matching == "strict"
         )
-        if upload is not None:
-            await asyncio.to_thread(self.storage.promote_source, upload, job_id)
-        new = NewJob(
-            id=job_id,
-            model=request.model,
-            prompt=text,
-            options=options,
-            image=image,
-            created_at=self.clock.now(),
-            dialect=request.dialect,
-            owner=request.owner,
-            kind=request.kind,
-            source_job_id=request.source_job_id,
-            source_url=request.source_url,
-            source_size=upload.size if upload else None,
-            requested=request.requested,
-            adjustments=[adjustment.to_dict() for adjustment in adjustments],
-            needs=kind + option_needs(options),
-        )
+        # Only now that the request is known to be good: an external source is fetched, checked and kept.
+        upload = request.source_upload
+        if upload is None and request.source_url is not None:
+            upload = await self._fetch_source(request.source_url, request.source_param)
+        job_id = new_job_id()
         try:
-            job = await self.store.create(new)
+            if upload is not None:
+                await asyncio.to_thread(self.storage.promote_source, upload, job_id)
+            job = await self.store.create(
+                NewJob(
+                    id=job_id,
+                    model=request.model,
+                    prompt=text,
+                    options=options,
+                    image=image,
+                    created_at=self.clock.now(),
+                    dialect=request.dialect,
+                    owner=request.owner,
+                    kind=request.kind,
+                    source_job_id=request.source_job_id,
+                    source_url=request.source_url,
+                    source_size=upload.size if upload else None,
+                    requested=request.requested,
+                    adjustments=[adjustment.to_dict() for adjustment in adjustments],
+                    needs=kind + option_needs(options),
+                )
+            )
         except BaseException:
             if upload is not None:
-                await asyncio.to_thread(self.storage.delete_source, job_id)
+                await asyncio.to_thread(upload.discard)  # before it moved: the temp file
+                await asyncio.to_thread(self.storage.delete_source, job_id)  # after: the job's source
             raise
         self.dispatcher.notify_all()
         self.metrics.created()

@@ -95,7 +95,7 @@ def test_the_clock_stops_while_a_capable_worker_is_connected(tmp_path: Path) -> 
 
 
 def test_abilities_by_query_or_json_and_declared_again_at_any_poll(client: httpx.Client) -> None:
-    ten = create_job(client, duration=10)  # xAI body: 10 s, 16:9, 480p
+    ten = create_job(client, duration=10)
     assert client.get("/extension/poll", params={"client_id": "w", "durations": "6"}).status_code == 204
     workers = {w["client_id"]: w for w in client.get("/workers").json()["data"]}
     assert workers["w"]["abilities"]["durations"] == [6]
@@ -146,8 +146,10 @@ def test_a_grok_post_travels_to_the_remix_and_needs_a_worker_that_can_open_it(
     assert work["source_grok_post_url"] == f"https://grok.com/imagine/post/{post}"
     create_job(client)
     bad = claim(client)
-    for wrong in ("../../etc", "https://grok.com/imagine/", "a b"):
-        assert_error(upload(client, bad["job_id"], grok_post_id=wrong), 400, "invalid_post_id", "grok_post_id")
+    # An unreadable post id is dropped, never the finished video it came with.
+    kept = upload(client, bad["job_id"], grok_post_id="../../etc")
+    assert kept.status_code == 200 and kept.json()["status"] == "completed"
+    assert client.get(f"/jobs/{bad['job_id']}").json()["grok_post_id"] is None
 
 
 def test_source_unavailable_is_a_worker_code(client: httpx.Client) -> None:
@@ -161,3 +163,46 @@ def test_source_unavailable_is_a_worker_code(client: httpx.Client) -> None:
     claim(client)
     reply = client.post("/extension/error", json={"job_id": other["id"], "code": "no_capable_worker", "error": "x"})
     assert reply.json()["error_code"] == "worker_error"  # the server's own codes are not the worker's to send
+
+
+def test_a_preset_no_worker_has_waits_but_everything_else_is_matched(client: httpx.Client) -> None:
+    client.post("/extension/poll", json={"client_id": "w", "abilities": {"presets": ["normal"]}})
+    video = client.post("/v1/videos", json={"prompt": "x", "seconds": "8", "size": "1792x1024", "mode": "spicy"}).json()
+    assert (video["seconds"], video["size"], video["options"]["mode"]) == ("10", "1280x720", "spicy")
+    assert {a["param"] for a in video["adjustments"]} == {"seconds", "size"}
+    assert video["waiting_reason"] == "waiting for a worker that has the spicy preset"
+    assert client.get("/extension/poll", params={"client_id": "w"}).status_code == 204
+    assert claim(client, client_id="spicy")["job_id"] == video["id"]  # a worker with every preset can make it
+
+
+def test_weird_numbers_are_400s_not_500s(client: httpx.Client) -> None:
+    for value in ("²", "٣", "9" * 5000, "6.5", True, 6.5, [6], {"s": 6}):
+        assert_error(client.post("/v1/videos", json={"prompt": "x", "seconds": value}), 400, param="seconds")
+        reply = client.post("/v1/videos/generations", json={"prompt": "x", "duration": value})
+        assert_error(reply, 400, param="duration")
+    for value in ("²", "true", "6.0", "9" * 5000):
+        reply = client.get("/extension/poll", params={"durations": value})
+        assert_error(reply, 400, "invalid_abilities", "abilities.durations")
+    for value in (True, 6.0, None):
+        reply = client.post("/extension/poll", json={"abilities": {"durations": [value]}})
+        assert_error(reply, 400, "invalid_abilities", "abilities.durations")
+    assert client.get("/health").json()["jobs"]["pending"] == 0
+
+
+def test_a_size_and_its_resolution_agree(client: httpx.Client) -> None:
+    video = client.post("/v1/videos", json={"prompt": "x", "size": "1792x1024", "resolution": "480p"}).json()
+    assert video["size"] == "848x480"
+    assert_error(
+        client.post("/v1/videos", json={"prompt": "x", "size": "1792x1024", "aspect_ratio": "9:16"}),
+        400,
+        "conflicting_parameters",
+        "size",
+    )
+
+
+def test_the_founding_documents_bodies_keep_unset_options_unset(client: httpx.Client) -> None:
+    """A `duration` alone (the CLI sends one) does not bring xAI's 16:9 480p defaults; xAI's model name does."""
+    plain = create_job(client, duration=10)
+    assert plain["options"] == {"aspect_ratio": None, "resolution": None, "duration": 10, "mode": None}
+    xai = create_job(client, model="grok-imagine-video", duration=10)
+    assert xai["options"] == {"aspect_ratio": "16:9", "resolution": "480p", "duration": 10, "mode": None}

@@ -218,3 +218,18 @@ def test_bodies_from_xais_documentation_are_accepted(client: httpx.Client) -> No
         },
     )
     assert_error(extension, 400, "unsupported_duration", "duration")  # extensions add 2..10 s
+
+
+def test_a_video_link_is_this_servers_only_on_this_servers_host(tmp_path: Path, image_host: str) -> None:
+    with ThreadServer(settings_for(tmp_path, allow_private_urls=True)) as server, server.client() as client:
+        foreign = f"{image_host}/videos/job_0123456789abcdef01234567.mp4"
+        reply = client.post("/v1/videos/edits", json={"prompt": "x", "video": {"url": foreign}})
+        assert_error(reply, 400, "video_fetch_failed", "video.url")  # fetched from there, not looked up here
+
+
+def test_a_refused_request_fetches_nothing_and_leaves_nothing(tmp_path: Path, image_host: str) -> None:
+    settings = settings_for(tmp_path, allow_private_urls=True, option_matching="strict")
+    with ThreadServer(settings) as server, server.client() as client:
+        body = {"prompt": "x", "duration": 3, "video": {"url": image_host + "/clip.mp4"}}
+        assert_error(client.post("/v1/videos/extensions", json=body), 400, "no_exact_match", "duration")
+        assert not any(p for p in server.settings.video_storage_path.rglob("*") if p.is_file())

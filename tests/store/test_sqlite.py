@@ -226,6 +226,24 @@ def test_migrations_are_numbered_and_applied_once(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
 
 
+def test_derived_jobs_queued_before_abilities_need_a_capable_worker(tmp_path: Path) -> None:
+    """Migration 0004 gives a pending remix, extension or edit the needs the server itself would write."""
+    from grok_imagine_api.store.sqlite import needs_key
+
+    conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
+    for migration in load_migrations()[:3]:
+        conn.executescript(f"BEGIN;{migration.sql};PRAGMA user_version = {migration.version};COMMIT;")
+    for kind, status in (("extend", "pending"), ("generate", "pending"), ("remix", "completed")):
+        conn.execute(
+            "INSERT INTO jobs (id, model, prompt, status, created_at, updated_at, kind)"
+            " VALUES (?, 'm', 'p', ?, 0, 0, ?)",
+            (f"job_{kind}", status, kind),
+        )
+    migrate(conn)
+    needs = dict(conn.execute("SELECT kind, needs FROM jobs").fetchall())
+    assert needs == {"extend": needs_key(["kind:extend", "source:upload"]), "generate": "[]", "remix": "[]"}
+
+
 def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
     conn = sqlite3.connect(tmp_path / "m.db", isolation_level=None)
     conn.execute("PRAGMA user_version = 99")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import json
+import logging
 import re
 import time
 from typing import Any
@@ -14,7 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.requests import ClientDisconnect
 
 from .. import __version__
-from ..domain.abilities import DEFAULT_ABILITIES, Abilities, parse_abilities
+from ..domain.abilities import ABILITY_FIELDS, DEFAULT_ABILITIES, Abilities, parse_abilities
 from ..domain.errors import InvalidRequest, NotFound, PayloadTooLarge
 from ..domain.jobs import WORKER_CODES, Claim, ErrorCode, Job, JobStatus
 from .auth import require_worker
@@ -22,12 +23,13 @@ from .common import LARGE_BODY, base_url, json_body, log_info, read_json, servic
 from .uploads import VideoForm, multipart_boundary, read_video_form
 from .videos import serve_file
 
+log = logging.getLogger("grok_imagine_api")
+
 router = APIRouter(prefix="/extension", dependencies=[Depends(require_worker)])
 
 # An upload that takes long keeps its lease alive by itself, this often.
 UPLOAD_TOUCH_SECONDS = 15.0
 WORKER_ERROR_CODES = ", ".join(sorted(WORKER_CODES))
-ABILITY_FIELDS = ("kinds", "sources", "durations", "aspect_ratios", "resolutions", "presets")
 GROK_POST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 GROK_POST_LINK = re.compile(r"https?://[^/?#]+/(?:[^?#]*/)?post/([A-Za-z0-9][A-Za-z0-9_-]{0,99})/?(?:[?#].*)?")
 GROK_POST_URL = "https://grok.com/imagine/post/{}"
@@ -295,7 +297,8 @@ MAX_FORM_OVERHEAD = 1024 * 1024
 
 
 def grok_post_id(value: str | None) -> str | None:
-    """The post a video came from: its id, or a link such as https://grok.com/imagine/post/{id}."""
+    """The post a video came from: its id, or a link such as https://grok.com/imagine/post/{id}. Anything else
+    is dropped with a warning: a finished video is never refused for an optional field."""
     if not value or not value.strip():
         return None
     value = value.strip()
@@ -303,9 +306,8 @@ def grok_post_id(value: str | None) -> str | None:
         return value
     match = GROK_POST_LINK.fullmatch(value)
     if match is None:
-        raise InvalidRequest(
-            "grok_post_id must be a Grok post id or a link to the post", param="grok_post_id", code="invalid_post_id"
-        )
+        log.warning("ignoring a grok_post_id that is neither a post id nor a link to a post: %r", value[:200])
+        return None
     return match.group(1)
 
 

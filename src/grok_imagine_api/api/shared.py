@@ -13,11 +13,10 @@ from fastapi.responses import JSONResponse
 
 from ..domain.errors import InvalidRequest
 from ..domain.jobs import Dialect, Job, JobKind
-from ..domain.options import EXTENSION_DEFAULTS, EXTENSION_SECONDS, GENERATION_SECONDS, Asked
-from ..domain.options import from_options as asks_of
+from ..domain.options import EXTENSION_DEFAULTS, EXTENSION_SECONDS, GENERATION_SECONDS, Asked, from_options
 from ..service import JobRequest
 from .auth import Viewer
-from .common import log_info, service
+from .common import base_url, log_info, service
 from .forms import asked_from, model_of, nested, prompt_of, read_fields, requested
 from .idempotency import idempotent
 from .openai.responses import openai_video, poll_headers, video_response
@@ -26,7 +25,7 @@ from .xai.responses import xai_video
 
 router = APIRouter(prefix="/v1/videos")
 
-_OWN_VIDEO = re.compile(r"/videos/(job_[0-9a-f]{24})\.mp4(\?.*)?$")
+_OWN_VIDEO = re.compile(r"/videos/(job_[0-9a-f]{24})\.mp4(\?.*)?")
 
 
 def wants_openai(request: Request, job: Job) -> bool:
@@ -46,6 +45,15 @@ async def retrieve_video(request: Request, video_id: str, viewer: Viewer) -> Res
     return JSONResponse(xai_video(request, job))
 
 
+def own_video(request: Request, url: str) -> str | None:
+    """The job id of a video link this server handed out (its own host, or PUBLIC_BASE_URL); None for others."""
+    base = base_url(request)
+    if not url.startswith(base + "/"):
+        return None
+    match = _OWN_VIDEO.fullmatch(url[len(base) :])
+    return match.group(1) if match else None
+
+
 def derived_asked(fields: dict[str, Any], kind: JobKind, source: Job | None) -> Asked:
     """An extension adds `seconds` (OpenAI, 1..20) or `duration` (xAI, 2..10), 6 by default, in its source's
     shape; an edit keeps its source's options unless it names others."""
@@ -54,7 +62,7 @@ def derived_asked(fields: dict[str, Any], kind: JobKind, source: Job | None) -> 
     if extending:
         asked = asked.fill(**EXTENSION_DEFAULTS)
     if source is not None:
-        base = asks_of(source.options)
+        base = from_options(source.options)
         asked = asked.over(replace(base, duration=None) if extending else base)
     return asked
 
@@ -83,8 +91,8 @@ async def _derived(request: Request, viewer: str | None, kind: JobKind) -> Respo
         source_id = nested(fields, "video", "id")
         source_url = nested(fields, "video", "url")
         dialect = Dialect.XAI if source_url is not None or "duration" in fields else Dialect.OPENAI
-        if isinstance(source_url, str) and (own := _OWN_VIDEO.search(source_url)):
-            source_id, source_url = own.group(1), None
+        if isinstance(source_url, str) and (own := own_video(request, source_url)):
+            source_id, source_url = own, None
         if source_url is not None and not (
             isinstance(source_url, str) and source_url.startswith(("http://", "https://"))
         ):

@@ -5,6 +5,7 @@ may take a job when the job's needs are a subset of its abilities."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -65,6 +66,9 @@ _VOCABULARY: dict[str, tuple[object, ...]] = {
 }
 
 
+ABILITY_FIELDS = tuple(_VOCABULARY)
+
+
 def parse_abilities(declared: Mapping[str, object]) -> Abilities:
     """A worker's declaration: lists (or comma-separated strings) per field; omitted fields keep the default
     table. Values outside the documented vocabulary are a 400 naming the field, so a typo is not silently lost."""
@@ -91,10 +95,8 @@ def parse_abilities(declared: Mapping[str, object]) -> Abilities:
             )
         chosen: list[object] = []
         for item in items:
-            value: object = item
-            if name == "durations":
-                value = _whole_number(item)
-            if value not in allowed:
+            value: object = whole_number(item) if name == "durations" else item
+            if value is None or isinstance(value, bool) or value not in allowed:
                 raise InvalidRequest(
                     f"abilities.{name} has {item!r}; allowed: {', '.join(str(a) for a in allowed)}",
                     param=f"abilities.{name}",
@@ -106,12 +108,16 @@ def parse_abilities(declared: Mapping[str, object]) -> Abilities:
     return Abilities(**values)  # type: ignore[arg-type]
 
 
-def _whole_number(value: object) -> object:
-    if isinstance(value, int) and not isinstance(value, bool):
+def whole_number(value: object) -> int | None:
+    """An int, or a string of ASCII digits (at most three: no length here needs more); None for anything else,
+    booleans and floats included."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
         return value
-    if isinstance(value, str) and value.strip().isdigit():
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{1,3}", value.strip()):
         return int(value.strip())
-    return value
+    return None
 
 
 def kind_needs(kind: JobKind, *, has_image: bool, grok_source: bool) -> list[str]:

@@ -169,7 +169,6 @@ class Job:
     needs: list[str] = field(default_factory=list)
     grok_post_id: str | None = None
     output_mismatch: list[dict[str, Any]] | None = None
-    unmatched_since: float | None = None
 
     @property
     def has_video(self) -> bool:

@@ -14,7 +14,7 @@ from typing import Any
 
 from .abilities import ACCEPTED_ASPECT_RATIOS as ACCEPTED_ASPECT_RATIOS
 from .abilities import ACCEPTED_RESOLUTIONS as ACCEPTED_RESOLUTIONS
-from .abilities import DEFAULT_ABILITIES, Abilities
+from .abilities import DEFAULT_ABILITIES, Abilities, whole_number
 from .abilities import PRESETS as PRESETS
 from .errors import InvalidRequest
 from .jobs import GenerationOptions
@@ -95,14 +95,14 @@ def _refuse(param: str, message: str) -> InvalidRequest:
 
 
 def whole_seconds(value: Any, param: str, allowed: range) -> int:
-    text = str(value).strip() if isinstance(value, str | int) and not isinstance(value, bool) else None
-    if text is None and isinstance(value, float) and value.is_integer():
-        text = str(int(value))
-    if text is None or not text.isdigit() or int(text) not in allowed:
+    number = whole_number(value)
+    if number is None and isinstance(value, float) and value.is_integer():
+        number = int(value)
+    if number is None or number not in allowed:
         raise _refuse(
             param, f"{param} must be a whole number of seconds from {allowed[0]} to {allowed[-1]}, not {value!r}"
         )
-    return int(text)
+    return number
 
 
 def seconds_ask(value: Any, param: str, allowed: range) -> Ask:
@@ -126,9 +126,12 @@ def size_asks(value: Any, param: str = "size") -> tuple[Ask, Ask]:
 
 
 def combine(first: Ask | None, second: Ask | None, name: str) -> Ask | None:
-    """Two parameters that say the same thing (size and aspect_ratio, seconds and duration) must agree."""
+    """Two parameters that say the same thing (size and aspect_ratio, seconds and duration) must agree; a size
+    that only means "the highest resolution" leaves the resolution to an explicit `resolution`."""
     if first is None or second is None:
         return first or second
+    if first.value == HIGHEST:
+        return second
     if first.value != second.value:
         raise InvalidRequest(
             f"{first.param}={first.given!r} means {name} {first.value}, but {second.param}={second.given!r} "
@@ -306,10 +309,15 @@ def match(asked: Asked, workers: list[Abilities], *, strict: bool) -> tuple[Gene
     """The options that will be made, chosen among `workers` (the default table when empty)."""
     if strict:
         check_strict(asked)
-    fits = [fit for worker in workers or [DEFAULT_ABILITIES] if (fit := _fit(asked, worker, strict)) is not None]
-    if not fits:  # no worker has the preset: keep everything as asked; the job waits, saying why
-        kept: dict[str, Any] = {name: ask.value for name, ask in _asks(asked)}
-        return GenerationOptions(**kept), []
+    pool = workers or [DEFAULT_ABILITIES]
+    fits = [fit for worker in pool if (fit := _fit(asked, worker, strict)) is not None]
+    if not fits:
+        # No worker has the preset: match the rest as if it were not asked (against the default table if need
+        # be), keep the preset, and let the job wait for a worker that has it; its waiting_reason says so.
+        plain = replace(asked, mode=None)
+        fits = [fit for worker in [*pool, DEFAULT_ABILITIES] if (fit := _fit(plain, worker, strict)) is not None]
+        preset = str(asked.mode.value) if asked.mode else None
+        fits = [replace(fit, options=replace(fit.options, mode=preset)) for fit in fits]
     best = min(fits, key=lambda fit: fit.cost)
     return best.options, adjustments(asked, best.options, best.worker)
 

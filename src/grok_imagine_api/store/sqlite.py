@@ -102,7 +102,6 @@ def row_to_job(row: sqlite3.Row) -> Job:
         needs=_loads(row["needs"]),
         grok_post_id=row["grok_post_id"],
         output_mismatch=json.loads(row["output_mismatch"]) if row["output_mismatch"] else None,
-        unmatched_since=row["unmatched_since"],
     )
 
 

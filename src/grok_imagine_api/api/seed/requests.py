@@ -21,7 +21,7 @@ class CreateGeneration(BaseModel):
     image: str | ImageRef | None = None
     aspect_ratio: str | None = None
     resolution: str | None = None
-    duration: int | str | None = None
+    duration: Any = None  # checked by the option parser: whole seconds, not true, not 6.5
     mode: str | None = None
     size: str | None = None
     reference_images: list[Any] | None = None
@@ -37,3 +37,9 @@ class CreateGeneration(BaseModel):
             or self.model.startswith("grok-imagine")
         )
         return Dialect.XAI if xai else Dialect.SEED
+
+    @property
+    def xai_defaults(self) -> bool:
+        """xAI's documented bodies name its model; only those get xAI's defaults for what they leave out. The
+        founding document's bodies (and the CLI's) leave unset options to the worker's page."""
+        return self.model.startswith("grok-imagine")

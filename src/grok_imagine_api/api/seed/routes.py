@@ -9,12 +9,11 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...domain.errors import InvalidRequest
-from ...domain.jobs import Dialect
-from ...domain.options import XAI_DEFAULTS, asked_options
 from ...service import JobRequest
 from ..auth import Viewer
 from ..common import json_body, log_info, read_json, service
 from ..idempotency import idempotent
+from ..xai.requests import generation_asked
 from .requests import CreateGeneration, ImageRef
 from .responses import seed_job
 
@@ -28,22 +27,12 @@ async def create_generation(request: Request, viewer: Viewer) -> Response:
     log_info(request, payload=body.model_dump(exclude_none=True))
     if body.reference_images:
         raise InvalidRequest("reference_images is not supported by Grok Imagine's web page", param="reference_images")
-    dialect = body.dialect
-    asked = asked_options(
-        size=body.size,
-        aspect_ratio=body.aspect_ratio,
-        resolution=body.resolution,
-        duration=body.duration,
-        mode=body.mode,
-    )
-    if dialect is Dialect.XAI:
-        asked = asked.fill(**XAI_DEFAULTS)
     job_request = JobRequest(
         prompt=body.prompt,
         model=body.model,
-        asked=asked,
+        asked=generation_asked(body),
         image=body.image.url if isinstance(body.image, ImageRef) else body.image,
-        dialect=dialect,
+        dialect=body.dialect,
         owner=viewer,
         requested=body.model_dump(exclude_none=True, exclude={"prompt", "image", "user"}),
         image_param="image.url" if isinstance(body.image, ImageRef) else "image",

@@ -6,8 +6,9 @@ ALTER TABLE jobs ADD COLUMN grok_post_id TEXT;
 ALTER TABLE jobs ADD COLUMN output_mismatch TEXT;
 ALTER TABLE jobs ADD COLUMN unmatched_since REAL;
 
--- A remix, extension or edit queued before workers declared abilities still needs one that can make it.
-UPDATE jobs SET needs = json_array('kind:' || kind, 'source:upload') WHERE status = 'pending' AND kind <> 'generate';
+-- A remix, extension or edit queued before workers declared abilities still needs one that can make it. Written
+-- exactly as the server writes needs (json.dumps of the sorted list), since jobs are grouped by that text.
+UPDATE jobs SET needs = '["kind:' || kind || '", "source:upload"]' WHERE status = 'pending' AND kind <> 'generate';
 
 -- Claims and the no-capable-worker sweep look at pending jobs grouped by their needs: a few index seeks, however
 -- many jobs wait for something no worker can make.
