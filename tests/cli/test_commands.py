@@ -191,7 +191,7 @@ def test_generate_with_an_image_saves_the_servers_video(live: ProcessServer, tmp
     assert job is not None and job["status"] == "completed"
     assert job["has_image"] and job["options"] == {
         "aspect_ratio": "16:9",
-        "resolution": "480p",  # xAI's default: a body with `duration` is an xAI request
+        "resolution": None,  # not asked: left to the worker's page
         "duration": 6,
         "mode": "fun",
     }
