@@ -50,7 +50,7 @@ class Imagine:
     step_ms: int = 100
     asset_host: str = "https://assets.grok.com"
     submissions: list[dict[str, Any]] = field(default_factory=list)
-    video_fetches: list[str] = field(default_factory=list)
+    video_fetches: list[str] = field(default_factory=list)  # downloads, not the page's own playback
     page_loads: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -102,8 +102,9 @@ class Imagine:
         if GALLERY_VIDEO in url:
             route.fulfill(status=200, body=DEMO_MP4, content_type="video/mp4")
         elif "/generated/" in url and "generated_video" in url:
-            with self.lock:
-                self.video_fetches.append(url)
+            if route.request.resource_type != "media":  # the page playing a video is not a download
+                with self.lock:
+                    self.video_fetches.append(url)
             route.fulfill(status=200, body=generated_mp4(), content_type="video/mp4")
         elif url.split("?")[0].endswith("/content"):
             route.fulfill(status=200, body=PNG_1PX, content_type="image/png")
