@@ -182,18 +182,45 @@
 
   // --- reading the page -----------------------------------------------------------------------
 
+  // An element's text as a person reads it: a toast's title and description are separate blocks, so they are
+  // joined as sentences ("Video limit reached. Upgrade to unlock more"), never glued together.
+  function sentences(el) {
+    const blocks = [];
+    let current = "";
+    const flush = () => {
+      const text = norm(current);
+      if (text) blocks.push(text);
+      current = "";
+    };
+    const walk = (node) => {
+      for (const child of node.childNodes) {
+        if (child.nodeType === Node.TEXT_NODE) {
+          current += child.textContent;
+        } else if (child.nodeType === Node.ELEMENT_NODE) {
+          const block = !getComputedStyle(child).display.startsWith("inline");
+          if (block) flush();
+          walk(child);
+          if (block) flush();
+        }
+      }
+    };
+    walk(el);
+    flush();
+    return blocks.reduce((text, part) => (!text ? part : /[.!?。！？:;…]$/.test(text) ? `${text} ${part}` : `${text}. ${part}`), "");
+  }
+
   function toasts() {
     const root = toaster().el;
     const items = root ? [...root.querySelectorAll("li")] : [];
     items.push(...document.querySelectorAll("li[data-sonner-toast]"));
-    return [...new Set(items)].map((el) => ({ el, type: el.getAttribute("data-type") || "", text: norm(el.textContent) }));
+    return [...new Set(items)].map((el) => ({ el, type: el.getAttribute("data-type") || "", text: sentences(el) }));
   }
 
   // Messages that are not toasts but still matter: banners and dialogs (never the whole body text).
   function notices() {
     return [...document.querySelectorAll('[role="alert"], [role="status"], [role="alertdialog"], [role="dialog"]')]
       .filter(visible)
-      .map((el) => ({ el, text: norm(el.textContent) }));
+      .map((el) => ({ el, text: sentences(el) }));
   }
 
   function classify(text) {
@@ -276,6 +303,20 @@
     return found;
   }
 
+  // The result of this submit: a new video in the post's own result element (#sd-video), never another new video
+  // on the page (suggestions, other users' clips). Without a result element, only a single new video counts.
+  function resultVideos(before) {
+    const fresh = newVideos(before).filter(({ url }) => !/_hd\.mp4/.test(url));
+    const own = fresh.filter(({ video }) => video.id === "sd-video");
+    if (own.length) return { found: own, ambiguous: false };
+    return { found: fresh.length === 1 ? fresh : [], ambiguous: fresh.length > 1 };
+  }
+
+  function postId() {
+    const match = /^\/imagine\/post\/([A-Za-z0-9_-]+)/.exec(location.pathname);
+    return match ? match[1] : null;
+  }
+
   function survey() {
     const box = notices().find((n) => SURVEY.test(n.text)) || null;
     if (!box) return null;
@@ -285,6 +326,47 @@
 
   function onPostPage() {
     return /^\/imagine\/post\//.test(location.pathname);
+  }
+
+  const menuItems = (menu) => [...menu.querySelectorAll('[role="menuitem"], [role="menuitemradio"], [role="option"]')];
+
+  async function menuChoices(locate) {
+    const button = locate().el;
+    if (!button) return null;
+    const menu = await openMenu(button);
+    if (!menu) return null;
+    const choices = menuItems(menu).map((item) => norm(item.textContent));
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    menu.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await waitFor(() => !menu.isConnected || !visible(menu), 1000);
+    return choices;
+  }
+
+  // The server's vocabulary: anything else the page may offer one day is left out, never declared wrongly.
+  const VOCABULARY = {
+    aspect_ratios: ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"],
+    resolutions: ["480p", "720p"],
+  };
+
+  // What this page offers, in the server's vocabulary (the abilities protocol). Menus are opened and closed.
+  async function readAbilities() {
+    const abilities = { kinds: [] };
+    if (promptBox().el) abilities.kinds.push("text_to_video");
+    if (fileInput().el) abilities.kinds.push("image_to_video");
+    const labels = (control) => (control ? radiosOf(control).map(labelOf) : []);
+    const durations = labels(durationControl().el)
+      .map((t) => Number((/^(\d+)/.exec(t) || [])[1]))
+      .filter((d) => d >= 1 && d <= 20);
+    if (durations.length) abilities.durations = durations;
+    const resolutions = labels(resolutionControl().el).map((t) => t.toLowerCase()).filter((t) => VOCABULARY.resolutions.includes(t));
+    if (resolutions.length) abilities.resolutions = resolutions;
+    const ratios = (await menuChoices(aspectButton))?.filter((t) => VOCABULARY.aspect_ratios.includes(t));
+    if (ratios?.length) abilities.aspect_ratios = ratios;
+    // Without a presets menu the page makes Grok's default, Normal, only.
+    const presets = (await menuChoices(presetButton)) || [];
+    const known = Object.entries(LABELS.presetNames).filter(([, names]) => presets.some((p) => oneOf(names, p)));
+    abilities.presets = known.length ? known.map(([name]) => name) : ["normal"];
+    return abilities;
   }
 
   function diagnose() {
@@ -432,10 +514,19 @@
     if (input.files.length !== 1) throw new StepError("ui_changed", "image upload input did not take the file");
     input.dispatchEvent(new Event("input", { bubbles: true }));
     input.dispatchEvent(new Event("change", { bubbles: true }));
-    // The page shows a preview of the image it took (or, with "auto video from image", opens a post page).
-    if (!(await waitFor(() => images().some((img) => !before.has(img)) || onPostPage(), 5000))) {
-      throw new StepError("ui_changed", "image preview not found after uploading the image");
+    // Attached only when the page shows it has the image: a preview in the form, or the image's post page
+    // (early 2026), with no upload spinner left and a prompt box to type into.
+    const shown = () => images().some((img) => !before.has(img)) || onPostPage();
+    if (!(await waitFor(() => shown() && !uploading() && promptBox().el, 20000))) {
+      const what = !shown() ? "image preview not found after uploading the image" : "the image upload did not finish";
+      throw new StepError("ui_changed", what);
     }
+  }
+
+  // An upload or page load still in progress: a spinner or busy marker on screen.
+  function uploading() {
+    const spinners = '[role="progressbar"], [aria-busy="true"], .animate-spin, svg.lucide-loader, svg.lucide-loader-circle, svg.lucide-loader-2';
+    return [...document.querySelectorAll(spinners)].some(visible);
   }
 
   const promptText = (box) => norm(box.tagName === "TEXTAREA" ? box.value : box.innerText || box.textContent);
@@ -475,7 +566,10 @@
   }
 
   async function typePrompt(text) {
-    const box = await need(promptBox, "prompt box");
+    return typeInto(await need(promptBox, "prompt box"), text);
+  }
+
+  async function typeInto(box, text) {
     const want = norm(text);
     if (box.tagName === "TEXTAREA") {
       // A React-controlled textarea only sees values set through the native setter.
@@ -492,10 +586,72 @@
       // The editor re-renders from its own state; only text that survives that really registered.
       if (await waitFor(() => promptText(box) === want, 700)) {
         box.blur();
-        if (await waitFor(() => promptText(promptBox().el || box) === want, 300)) return method;
+        if (await waitFor(() => promptText(box.isConnected ? box : promptBox().el || box) === want, 300)) return method;
       }
     }
     throw new StepError("ui_changed", "prompt box did not accept the text");
+  }
+
+  // The prompt box a submit button sends: the nearest one around it (the main bar's, or a post page's own).
+  function boxOf(button) {
+    for (let el = button.parentElement; el; el = el.parentElement) {
+      const box = [...el.querySelectorAll('[contenteditable="true"], textarea')].find(visible);
+      if (box) return box;
+    }
+    return null;
+  }
+
+  function checkedLabel(control) {
+    if (!control) return null;
+    const radios = radiosOf(control);
+    if (radios.length && !control.matches("button")) return labelOf(radios.find(isChecked) || radios[0]);
+    return norm(control.textContent);
+  }
+
+  // What the page's controls show now; null where a control is not on this page (a post page has fewer).
+  function shownOptions() {
+    const duration = checkedLabel(durationControl().el);
+    return {
+      aspect_ratio: checkedLabel(aspectButton().el),
+      resolution: checkedLabel(resolutionControl().el)?.toLowerCase() ?? null,
+      duration: duration === null ? null : Number((/^(\d+)/.exec(duration) || [])[1]) || null,
+      mode: presetButton().el ? checkedLabel(presetButton().el) : null,
+    };
+  }
+
+  // Every way the page differs from what the job asked for, for the box this button submits.
+  function differences(button, prompt, options) {
+    const found = [];
+    const box = boxOf(button);
+    if (!box) return ["the submit button has no prompt box beside it"];
+    const text = promptText(box);
+    if (text !== norm(prompt)) found.push(`the box being submitted holds "${text.slice(0, 80)}", not the job's prompt`);
+    const radio = videoRadio().el;
+    if (modeGroup().el && radio && !isChecked(radio)) found.push("the generation mode is not Video");
+    const shown = shownOptions();
+    for (const name of ["aspect_ratio", "resolution", "duration"]) {
+      const want = options[name];
+      if (want == null || shown[name] === null) continue;
+      if (String(shown[name]).toLowerCase() !== String(want).toLowerCase()) found.push(`${name} shows ${shown[name]}, not ${want}`);
+    }
+    const preset = LABELS.presetNames[options.mode];
+    if (preset && shown.mode !== null && !oneOf(preset, shown.mode)) found.push(`the preset shows ${shown.mode}, not ${options.mode}`);
+    return found;
+  }
+
+  // Submit only what was checked on the page: the prompt in the box this button sends, the mode, the options.
+  // A difference is put right once; if it persists the job fails ui_changed, naming it.
+  async function submitChecked(prompt, options) {
+    for (let attempt = 1; ; attempt += 1) {
+      const button = await need(submitButton, "submit button");
+      const found = differences(button, prompt, options);
+      if (!found.length) return submit();
+      if (attempt > 1) throw new StepError("ui_changed", `Not submitted: ${found.join("; ")}`);
+      const box = boxOf(button);
+      if (found.some((d) => d.startsWith("the generation mode"))) await chooseVideoMode();
+      if (found.some((d) => / shows /.test(d))) await applyOptions(options);
+      if (box && promptText(box) !== norm(prompt)) await typeInto(box, prompt);
+    }
   }
 
   async function submit() {
@@ -535,7 +691,14 @@
     applyOptions,
     attachImage,
     typePrompt,
+    typeInto,
     submit,
+    submitChecked,
+    resultVideos,
+    postId,
+    readAbilities,
+    uploading,
+    shownOptions,
     submitForm,
     goBack,
     LABELS,

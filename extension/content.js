@@ -11,6 +11,8 @@
 
   let active = null; // { jobId, aborted }
   let last = null; // the job this page ran last: a reloaded page knows none
+  let abilities = null; // what this page offered when it was last read
+  let reading = null; // the reading in progress: a job waits for it to finish
 
   const send = (message) => chrome.runtime.sendMessage(message).catch(() => {});
 
@@ -21,6 +23,30 @@
 
   function checkAborted(run) {
     if (run.aborted) throw new A.StepError("aborted", "aborted");
+    // At every wait, not only at the start: a stale-page notice may appear (or be updated in place) any time.
+    const problem = A.pageProblem();
+    if (problem) throw new A.StepError(problem.code, problem.message);
+    A.survey()?.click();
+  }
+
+  // Read what this page offers (durations, resolutions, aspect ratios, presets) and tell the service worker,
+  // which declares it at every poll. Only on the main page, between jobs.
+  function readAbilities() {
+    if (active || reading) return reading;
+    reading = (async () => {
+      try {
+        await A.waitFor(() => A.pageProblem() || A.promptBox().el || A.modeGroup().el, 20000, 200);
+        if (A.pageProblem() || A.onPostPage() || active) return;
+        await A.chooseVideoMode();
+        abilities = await A.readAbilities();
+        send({ type: "abilities", abilities });
+      } catch (error) {
+        // Unreadable now: the service worker keeps what it had, or declares nothing (plain generation).
+      } finally {
+        reading = null;
+      }
+    })();
+    return reading;
   }
 
   async function waitForPage(run) {
@@ -47,7 +73,7 @@
     const seen = A.markSeen();
     const before = A.allVideoUrls();
     const startUrl = location.href;
-    await A.submit();
+    await A.submitChecked(job.prompt, job.options || {});
     const started = () => A.progress() !== null || location.href !== startUrl || A.newVideos(before).length || A.failure(seen);
     if (!(await A.waitFor(started, START_MS / 2))) {
       A.submitForm();
@@ -62,12 +88,12 @@
     let lastProgress = null;
     let progressAt = Date.now();
     const firstSeen = new Map();
+    let ambiguous = false;
     for (;;) {
       checkAborted(run);
       const failure = A.failure(seen);
       if (failure) throw new A.StepError(failure.code, failure.message);
       if (A.hiddenResult(seen)) throw new A.StepError("moderated", "Grok hid the result (crossed-out eye: moderated)");
-      A.survey()?.click();
 
       const percent = A.progress();
       if (percent !== null && percent !== lastProgress) {
@@ -77,16 +103,22 @@
       }
 
       const now = Date.now();
-      for (const { url, video } of A.newVideos(before)) {
+      // Only this submit's result counts: the post's own result element, never another new video on the page.
+      const result = A.resultVideos(before);
+      ambiguous = result.ambiguous;
+      for (const { url, video } of result.found) {
         if (!firstSeen.has(url)) firstSeen.set(url, now);
         const stableFor = now - firstSeen.get(url);
         const playable = video.readyState >= 2 && video.duration >= MIN_SECONDS;
         // A hidden tab may not load media at all; the bytes are checked again after the download.
         if (stableFor >= STABLE_MS && (playable || stableFor >= 4 * STABLE_MS)) return url;
       }
-      for (const url of firstSeen.keys()) if (!A.newVideos(before).some((v) => v.url === url)) firstSeen.delete(url);
+      for (const url of firstSeen.keys()) if (!result.found.some((v) => v.url === url)) firstSeen.delete(url);
 
       const last = lastProgress === null ? "no progress shown" : `last progress ${lastProgress}%`;
+      if (now - startedAt > job.generationTimeoutMs && ambiguous) {
+        throw new A.StepError("no_output", "Several new videos appeared and none is in this job's post: not taking a guess");
+      }
       if (now - startedAt > job.generationTimeoutMs) {
         throw new A.StepError("timeout", `No video after ${Math.round(job.generationTimeoutMs / 1000)} s (${last})`);
       }
@@ -103,9 +135,10 @@
     active = current;
     last = job.jobId;
     try {
+      await reading;
       const { seen, before } = await start(current, job);
       const videoUrl = await watch(current, job, seen, before);
-      send({ type: "job-result", jobId: job.jobId, videoUrl });
+      send({ type: "job-result", jobId: job.jobId, videoUrl, postId: A.postId() });
     } catch (error) {
       if (error.code === "aborted") return;
       const code = error instanceof A.StepError ? error.code : "worker_error";
@@ -115,6 +148,8 @@
       if (active === current) active = null;
     }
   }
+
+  readAbilities();
 
   chrome.runtime.onMessage.addListener((message, sender, reply) => {
     if (sender.id !== chrome.runtime.id) return false;
@@ -138,8 +173,10 @@
         A.goBack().then((ok) => reply({ ok }));
         return true;
       case "diagnose":
-        reply({ ok: true, url: location.href, elements: A.diagnose() });
-        return false;
+        Promise.resolve(active ? null : readAbilities()).then(() =>
+          reply({ ok: true, url: location.href, elements: A.diagnose(), abilities }),
+        );
+        return true;
       default:
         return false;
     }

@@ -1,12 +1,5 @@
-// The grok-imagine-api worker protocol, as the service worker speaks it (README "Worker protocol").
-
-export const DEFAULT_SETTINGS = {
-  serverUrl: "http://localhost:8000",
-  token: "",
-  clientId: "",
-  generationTimeoutSeconds: 300,
-  stallTimeoutSeconds: 120,
-};
+// The grok-imagine-api worker protocol, as the service worker speaks it (docs/worker-protocol.md).
+import { DEFAULT_SETTINGS } from "./defaults.js";
 
 // The server answered with an error envelope; `status` and `code` say which.
 export class ServerError extends Error {
@@ -22,6 +15,7 @@ export class Server {
     this.base = String(settings.serverUrl || DEFAULT_SETTINGS.serverUrl).replace(/\/+$/, "");
     this.token = settings.token || "";
     this.clientId = settings.clientId || "grok-ext";
+    this.version = `extension/${chrome.runtime.getManifest().version}`;
   }
 
   async request(path, init = {}) {
@@ -41,28 +35,39 @@ export class Server {
     throw new ServerError(reply.status, code, message);
   }
 
-  async json(path, body) {
-    const reply = await this.request(path, {
+  post(path, body, signal) {
+    return this.request(path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body),
+      signal,
     });
-    return reply.json();
+  }
+
+  async json(path, body) {
+    return (await this.post(path, body)).json();
   }
 
   async hello() {
     return (await this.request("/extension/hello")).json();
   }
 
-  // The claimed job, or null when the long poll ended without one (204).
-  async poll(waitSeconds, signal) {
-    const query = new URLSearchParams({
-      client_id: this.clientId,
-      version: `extension/${chrome.runtime.getManifest().version}`,
-      mode: "video",
-      wait: String(waitSeconds),
-    });
-    const reply = await this.request(`/extension/poll?${query}`, { signal });
+  // The claimed job, or null when the long poll ended without one (204). With `abilities` (the lists of
+  // docs/worker-protocol.md#abilities) the poll declares them; without, it is the plain GET every server knows.
+  async poll(waitSeconds, signal, abilities = null) {
+    let reply;
+    if (abilities) {
+      const body = { client_id: this.clientId, version: this.version, mode: "video", wait: waitSeconds, abilities };
+      reply = await this.post("/extension/poll", body, signal);
+    } else {
+      const query = new URLSearchParams({
+        client_id: this.clientId,
+        version: this.version,
+        mode: "video",
+        wait: String(waitSeconds),
+      });
+      reply = await this.request(`/extension/poll?${query}`, { signal });
+    }
     return reply.status === 204 ? null : reply.json();
   }
 
@@ -74,12 +79,30 @@ export class Server {
     return this.json("/extension/error", { job_id: jobId, claim_token: claimToken, code, error: message });
   }
 
-  async complete(jobId, claimToken, video) {
+  // `grokPostId`: the Grok post the video came from, when the page showed one.
+  async complete(jobId, claimToken, video, grokPostId = null) {
     const form = new FormData();
     form.append("job_id", jobId);
     form.append("claim_token", claimToken);
+    if (grokPostId) form.append("grok_post_id", grokPostId);
     form.append("video", video, `${jobId}.mp4`);
     const signal = AbortSignal.timeout(600000);
     return (await this.request("/extension/complete", { method: "POST", body: form, signal })).json();
+  }
+}
+
+// The answer to the settings page's "Test connection", in words.
+export async function testConnection(settings) {
+  try {
+    const hello = await new Server(settings).hello();
+    return { ok: true, message: `Connected to ${hello.service} ${hello.version} (${hello.queued} jobs queued)` };
+  } catch (error) {
+    if (error instanceof ServerError && error.status === 401) {
+      return { ok: false, message: `The server refused the worker token (401): ${error.message}` };
+    }
+    if (error instanceof ServerError && error.status === 404) {
+      return { ok: false, message: `${settings.serverUrl} answered but is not a grok-imagine-api server (404)` };
+    }
+    return { ok: false, message: `Cannot reach ${settings.serverUrl}: ${error.message}` };
   }
 }

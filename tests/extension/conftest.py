@@ -49,6 +49,11 @@ class Browser:
         result: dict[str, Any] = self.service_worker.evaluate("keys => chrome.storage.local.get(keys)", list(keys))
         return result
 
+    def state(self) -> dict[str, Any]:
+        """The worker's `state` in storage; empty until the service worker first writes it (Start, a poll)."""
+        state: dict[str, Any] = self.storage("state").get("state") or {}
+        return state
+
     def set_settings(self, **settings: Any) -> None:
         script = "async s => { const { settings } = await chrome.storage.local.get('settings');"
         script += " await chrome.storage.local.set({ settings: { ...settings, ...s } }); }"
@@ -64,7 +69,7 @@ class Browser:
         deadline = time.monotonic() + timeout
         while not (result := condition()):
             if time.monotonic() > deadline:
-                state = self.storage("state", "current", "history")
+                state = self.storage("state", "current", "history", "abilities")
                 raise AssertionError(
                     f"condition not met within {timeout} s; extension: {state}; page loads: {self.imagine.page_loads}"
                 )
@@ -172,7 +177,7 @@ def worker(server: ProcessServer, browser: Browser) -> Browser:
     browser.context.pages[0].goto("https://grok.com/imagine")
     popup = browser.popup
     popup.click("#toggle")
-    browser.wait(lambda: browser.storage("state")["state"].get("running"), timeout=10)
+    browser.wait(lambda: browser.state().get("running"), timeout=10)
     return browser
 
 

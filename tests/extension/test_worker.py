@@ -128,7 +128,7 @@ def test_the_worker_backs_off_while_the_server_is_down_and_recovers(
     browser.set_settings(serverUrl=f"http://127.0.0.1:{free_port()}", token=WORKER_TOKEN)
     browser.context.pages[0].goto("https://grok.com/imagine")
     browser.popup.click("#toggle")
-    down = browser.wait(lambda: (state := browser.storage("state")["state"]).get("backoffUntil") and state)
+    down = browser.wait(lambda: (state := browser.state()).get("backoffUntil") and state)
     assert down["connected"] is False and down["lastError"]
     browser.popup.locator('#connection[data-state="disconnected"]').wait_for()
 
