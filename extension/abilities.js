@@ -19,9 +19,15 @@ function clean(raw) {
   return Object.keys(abilities).length ? abilities : null;
 }
 
-export async function remember(raw) {
+// `scope` "post": what a finished video's post page offers (extend, remix, edit from a Grok post), kept apart
+// from the main page's reading and added to it, since each page shows only its own controls.
+export async function remember(raw, scope = "main") {
   const abilities = clean(raw);
   if (!abilities) return { ok: false, message: "The message held no abilities" };
+  if (scope === "post") {
+    await local.set({ postAbilities: { kinds: abilities.kinds || [], sources: abilities.sources || [] } });
+    return { ok: true };
+  }
   await local.set({ abilities: { abilities, readAt: Date.now(), refused: null } });
   return { ok: true };
 }
@@ -31,11 +37,11 @@ export async function remember(raw) {
 // prompt box or file input is broken (ui_changed, reported on the job and in Diagnostics), and declaring it
 // would leave those jobs waiting for another worker while this one never loads the page again to notice a fix.
 export async function declaration() {
-  const { abilities: read } = await local.get("abilities");
+  const { abilities: read, postAbilities: post } = await local.get(["abilities", "postAbilities"]);
   if (!read || !read.abilities || read.refused) return null;
-  const { kinds } = read.abilities;
-  if (!kinds) return read;
-  return { ...read, abilities: { ...read.abilities, kinds: [...new Set([...ALWAYS_KINDS, ...kinds])] } };
+  const kinds = [...new Set([...ALWAYS_KINDS, ...(read.abilities.kinds || []), ...((post && post.kinds) || [])])];
+  const sources = [...new Set([...(read.abilities.sources || []), ...((post && post.sources) || [])])];
+  return { ...read, abilities: { ...read.abilities, kinds, ...(sources.length ? { sources } : {}) } };
 }
 
 // The server would not take this reading: poll without it until the page is read again or the settings change.

@@ -17,6 +17,12 @@
     submit: ["Submit", "提交", "送出", "送信", "제출", "Enviar", "Envoyer", "Senden"],
     makeVideo: ["Make video", "Make a video", "制作视频", "製作影片", "動画を作成", "동영상 만들기", "Crear video", "Créer une vidéo", "Video erstellen", "Criar vídeo"],
     back: ["Back", "返回", "戻る", "뒤로", "Atrás", "Retour", "Zurück", "Voltar"],
+    // Extend from Frame (2026-03): a button on a finished video's post opens the extend panel, whose own
+    // button confirms; the added seconds are a radio group there.
+    extendOpen: ["Extend video", "Extend", "Extend from Frame", "延长视频", "延長影片", "動画を延長", "동영상 연장", "Extender video", "Prolonger la vidéo", "Video verlängern", "Estender vídeo"],
+    extendConfirm: ["Extend", "延长", "延長", "延長する", "연장", "Extender", "Prolonger", "Verlängern", "Estender"],
+    extendDuration: ["Extend duration", "延长时长", "延長時間", "延長の長さ", "연장 길이", "Duración de la extensión", "Durée de prolongation", "Verlängerungsdauer", "Duração da extensão"],
+    notFound: ["Post not found", "This post is unavailable", "帖子不存在", "找不到帖子", "投稿が見つかりません", "게시물을 찾을 수 없습니다", "Publicación no encontrada", "Publication introuvable", "Beitrag nicht gefunden", "Publicação não encontrada"],
     notifications: ["Notifications", "通知", "알림", "Notificaciones", "Benachrichtigungen", "Notificações"],
     skip: ["Skip", "跳过", "略過", "スキップ", "건너뛰기", "Omitir", "Passer", "Überspringen", "Pular"],
     presetNames: {
@@ -315,6 +321,68 @@
   function postId() {
     const match = /^\/imagine\/post\/([A-Za-z0-9_-]+)/.exec(location.pathname);
     return match ? match[1] : null;
+  }
+
+  // A finished video's post: its own result element has a video.
+  function postVideo() {
+    const video = q(document, "video#sd-video");
+    return video && videoUrls(video).some((url) => GENERATED_VIDEO.test(url)) ? video : null;
+  }
+
+  // A post that did not open: the page says so in a heading or a notice (deleted, another account's, wrong id).
+  function postMissing() {
+    const texts = [...document.querySelectorAll("h1, h2, h3, [role='alert'], [role='status'], p")].filter(visible);
+    return texts.find((el) => LABELS.notFound.some((label) => lower(el.textContent).includes(lower(label)))) || null;
+  }
+
+  function extendButton() {
+    return first([["Extend video", byLabels((l) => `button[aria-label=${l}]`, LABELS.extendOpen)]]);
+  }
+
+  function extendPanel() {
+    return first([
+      ["Extend from Frame group", byLabels((l) => `[role="group"][aria-label=${l}], [role="dialog"][aria-label=${l}]`, ["Extend from Frame", ...LABELS.extendOpen])],
+      ["extend duration's container", () => q(document, '[role="radiogroup"][aria-label*="xtend" i]')?.parentElement || null],
+    ]);
+  }
+
+  function extendConfirm() {
+    const panel = extendPanel().el;
+    return first([["Extend", byLabels((l) => `button[aria-label=${l}]`, LABELS.extendConfirm, panel)]]);
+  }
+
+  function extendDurations() {
+    const panel = extendPanel().el;
+    return first([
+      ["Extend duration", byLabels((l) => `[role="radiogroup"][aria-label=${l}]`, LABELS.extendDuration, panel)],
+      ["radio group in the panel", () => (panel ? q(panel, '[role="radiogroup"]') : null)],
+    ]);
+  }
+
+  // Open the extend panel, choose the added seconds, and return the confirm button (not yet pressed).
+  async function prepareExtend(seconds) {
+    const open = await need(extendButton, "Extend button", 10000);
+    if (!extendPanel().el) pick(open);
+    await need(extendPanel, "Extend from Frame panel", 5000);
+    if (seconds) {
+      const group = await need(extendDurations, "extend duration control");
+      const want = String(seconds);
+      const option = radiosOf(group).find((o) => (/(\d+)/.exec(labelOf(o) + " " + (o.getAttribute("value") || "")) || [])[1] === want);
+      if (!option) throw new StepError("ui_changed", `extend duration control has no ${want}s option`);
+      if (!isChecked(option)) pick(option);
+      if (!(await waitFor(() => isChecked(option), 2000))) throw new StepError("ui_changed", `extend duration did not take ${want}s`);
+    }
+    return need(extendConfirm, "Extend confirm button");
+  }
+
+  // What a finished video's post offers: Extend, and remix (its own prompt box with Make video).
+  function readPostAbilities() {
+    if (!onPostPage() || !postVideo()) return null;
+    const kinds = [];
+    if (extendButton().el) kinds.push("extend");
+    const make = byLabels((l) => `button[aria-label=${l}]`, LABELS.makeVideo)();
+    if (make && boxOf(make)) kinds.push("remix", "edit");
+    return kinds.length ? { kinds, sources: ["grok"] } : null;
   }
 
   function survey() {
@@ -641,17 +709,27 @@
 
   // Submit only what was checked on the page: the prompt in the box this button sends, the mode, the options.
   // A difference is put right once; if it persists the job fails ui_changed, naming it.
-  async function submitChecked(prompt, options) {
+  async function submitChecked(prompt, options, locateButton = submitButton) {
     for (let attempt = 1; ; attempt += 1) {
-      const button = await need(submitButton, "submit button");
+      const button = await need(locateButton, "submit button");
       const found = differences(button, prompt, options);
-      if (!found.length) return submit();
+      if (!found.length) return locateButton === submitButton ? submit() : clickEnabled(locateButton);
       if (attempt > 1) throw new StepError("ui_changed", `Not submitted: ${found.join("; ")}`);
       const box = boxOf(button);
       if (found.some((d) => d.startsWith("the generation mode"))) await chooseVideoMode();
       if (found.some((d) => / shows /.test(d))) await applyOptions(options);
       if (box && promptText(box) !== norm(prompt)) await typeInto(box, prompt);
     }
+  }
+
+  async function clickEnabled(locate) {
+    const enabled = await waitFor(() => {
+      const current = locate().el;
+      return current && !current.disabled && current.getAttribute("aria-disabled") !== "true" ? current : null;
+    }, 5000);
+    if (!enabled) throw new StepError("ui_changed", "the button stayed disabled");
+    pick(enabled);
+    return enabled;
   }
 
   async function submit() {
@@ -697,6 +775,12 @@
     resultVideos,
     postId,
     readAbilities,
+    readPostAbilities,
+    boxOf,
+    postVideo,
+    postMissing,
+    prepareExtend,
+    extendConfirm,
     uploading,
     shownOptions,
     submitForm,

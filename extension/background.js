@@ -17,7 +17,7 @@ const HANDLERS = {
   status: async () => ({ state: await getState(), current: await getCurrent(), settings: await settings() }),
   testConnection: async ({ serverUrl, token }) => testConnection({ ...(await settings()), serverUrl, token }),
   diagnose: async () => ({ ...(await diagnose(await getCurrent())), abilitiesRefused: await refusal() }),
-  abilities: ({ abilities }) => remember(abilities),
+  abilities: ({ abilities, scope }) => remember(abilities, scope),
   "job-progress": onProgress,
   "job-result": onResult,
   "job-failed": ({ jobId, code, message }) => fail(jobId, code, message),

@@ -83,6 +83,37 @@
     return { seen, before };
   }
 
+  // An extension, remix or edit: on its source's post (the service worker opened it), through Grok's own
+  // controls. A post that does not open fails source_unavailable.
+  async function startFromPost(run, job) {
+    const phase = (name) => send({ type: "job-progress", jobId: job.jobId, phase: name });
+    phase("preparing");
+    const ready = await A.waitFor(() => A.pageProblem() || A.postMissing() || A.postVideo(), 20000, 200);
+    checkAborted(run);
+    if (!ready || !A.postVideo()) {
+      const said = A.postMissing();
+      const why = said ? A.norm(said.textContent) : "no video on it";
+      throw new A.StepError("source_unavailable", `The source post ${job.sourceGrokPostId || ""} did not open: ${why}`);
+    }
+    const seen = A.markSeen();
+    const before = A.allVideoUrls();
+    const startUrl = location.href;
+    if (job.kind === "extend") {
+      const confirm = await A.prepareExtend((job.options || {}).duration);
+      checkAborted(run);
+      await A.typeInto(A.boxOf(confirm) || (await A.waitFor(() => A.promptBox().el, 5000)), job.prompt);
+      await A.submitChecked(job.prompt, {}, A.extendConfirm);
+    } else {
+      await A.typePrompt(job.prompt);
+      checkAborted(run);
+      await A.submitChecked(job.prompt, {});
+    }
+    const started = () => A.progress() !== null || location.href !== startUrl || A.resultVideos(before).found.length || A.failure(seen);
+    if (!(await A.waitFor(started, START_MS))) throw new A.StepError("ui_changed", "generation did not start from the post");
+    phase("generating");
+    return { seen, before };
+  }
+
   async function watch(run, job, seen, before) {
     const startedAt = Date.now();
     let lastProgress = null;
@@ -136,9 +167,11 @@
     last = job.jobId;
     try {
       await reading;
-      const { seen, before } = await start(current, job);
+      const derived = job.kind && job.kind !== "generate";
+      const { seen, before } = await (derived ? startFromPost(current, job) : start(current, job));
       const videoUrl = await watch(current, job, seen, before);
       send({ type: "job-result", jobId: job.jobId, videoUrl, postId: A.postId() });
+      readPostAbilities();
     } catch (error) {
       if (error.code === "aborted") return;
       const code = error instanceof A.StepError ? error.code : "worker_error";
@@ -149,7 +182,14 @@
     }
   }
 
-  readAbilities();
+  // A finished video's post shows what can be made from it (Extend, remix): kept apart by the service worker.
+  function readPostAbilities() {
+    const found = A.readPostAbilities();
+    if (found) send({ type: "abilities", scope: "post", abilities: found });
+  }
+
+  if (A.onPostPage()) A.waitFor(() => A.postVideo(), 10000, 250).then(() => !active && readPostAbilities());
+  else readAbilities();
 
   chrome.runtime.onMessage.addListener((message, sender, reply) => {
     if (sender.id !== chrome.runtime.id) return false;

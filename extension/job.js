@@ -49,7 +49,9 @@ export async function startJob(claim) {
 // Open the page and hand the job to the content script; it reports back with job-* messages.
 async function dispatch(current) {
   try {
-    current.tabId = await openImagine(current);
+    // An extension, remix or edit starts on its source's Grok post; everything else on a fresh Imagine page.
+    const derived = current.kind !== "generate" && current.sourceGrokPostUrl;
+    current.tabId = await openImagine(current, derived ? current.sourceGrokPostUrl : undefined);
     await setCurrent(current);
     const image = current.hasImage ? jobImages.get(current.jobId) : null;
     if (current.hasImage && !image) throw new Error("The job's image was lost when the browser stopped the extension");

@@ -33,13 +33,15 @@ export function tell(tabId, message) {
   return chrome.tabs.sendMessage(tabId, message).catch(() => {});
 }
 
-// Load a fresh Imagine page (the clean state for every job) and wait for the content script to answer.
-export async function openImagine(current) {
+// Load a fresh Imagine page (the clean state for every job), or a post of it (the source of an extension or a
+// remix), and wait for the content script to answer.
+export async function openImagine(current, url = IMAGINE_URL) {
+  if (!url.startsWith(`${IMAGINE_URL}/post/`)) url = IMAGINE_URL;
   let tab = await imagineTab(current);
   if (tab) {
-    await chrome.tabs.update(tab.id, { url: IMAGINE_URL });
+    await chrome.tabs.update(tab.id, { url });
   } else {
-    tab = await chrome.tabs.create({ url: IMAGINE_URL, active: true });
+    tab = await chrome.tabs.create({ url, active: true });
   }
   const deadline = Date.now() + PAGE_LOAD_MS;
   let retryAt = Date.now() + PAGE_LOAD_MS / 3;
@@ -53,13 +55,13 @@ export async function openImagine(current) {
     if (Date.now() > retryAt) {
       // A network error page has no content script: load the page once more.
       retryAt = deadline;
-      await chrome.tabs.update(tab.id, { url: IMAGINE_URL });
+      await chrome.tabs.update(tab.id, { url });
     }
     await sleep(250);
   }
-  const url = (await chrome.tabs.get(tab.id).catch(() => ({}))).url || "";
-  if (url && !url.startsWith(IMAGINE_URL)) {
-    throw Object.assign(new Error(`grok.com sent the tab to ${url}: sign in to grok.com in this browser`), { code: "session" });
+  const landed = (await chrome.tabs.get(tab.id).catch(() => ({}))).url || "";
+  if (landed && !landed.startsWith(IMAGINE_URL)) {
+    throw Object.assign(new Error(`grok.com sent the tab to ${landed}: sign in to grok.com in this browser`), { code: "session" });
   }
   throw new Error("The Imagine page did not load within 30 s");
 }

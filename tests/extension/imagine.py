@@ -24,8 +24,9 @@ GALLERY_VIDEO = "0b8a3f4e-7d2c-4e1b-9f6a-2c5d8e7f9a10"
 
 
 @functools.cache
-def generated_mp4() -> bytes:
-    """The fixture's "generated" video: a real 6-second H.264 MP4, different from the gallery clip."""
+def generated_mp4(variant: int = 0) -> bytes:
+    """The fixture's "generated" video: a real 6-second H.264 MP4, different from the gallery clip. Extensions
+    and remixes get other variants, so their bytes differ from their source's."""
     out = io.BytesIO()
     with av.open(out, "w", format="mp4") as container:
         stream = container.add_stream("libx264", rate=12)
@@ -33,7 +34,9 @@ def generated_mp4() -> bytes:
         stream.time_base = Fraction(1, 12)
         for i in range(72):
             frame = av.VideoFrame(64, 48, "rgb24")
-            frame.planes[0].update(bytes([(i * 3) % 256, 80, 200 - i]) * (64 * 48))
+            frame.planes[0].update(
+                bytes([(i * 3 + variant * 97) % 256, (80 + variant * 53) % 256, 200 - i]) * (64 * 48)
+            )
             frame.pts = i
             container.mux(stream.encode(frame))
         container.mux(stream.encode(None))
@@ -52,6 +55,7 @@ class Imagine:
     submissions: list[dict[str, Any]] = field(default_factory=list)
     video_fetches: list[str] = field(default_factory=list)  # downloads, not the page's own playback
     page_loads: list[str] = field(default_factory=list)
+    derived_videos: dict[str, int] = field(default_factory=dict)  # video id -> variant, for extends and remixes
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self, context: BrowserContext) -> None:
@@ -85,8 +89,12 @@ class Imagine:
             kind = "text/css" if name.endswith(".css") else "text/javascript"
             route.fulfill(status=200, body=(FIXTURE_DIR / name).read_bytes(), content_type=kind)
         elif request.method == "POST" and path.startswith("/rest/"):
+            submission = json.loads(request.post_data or "{}")
             with self.lock:
-                self.submissions.append(json.loads(request.post_data or "{}"))
+                self.submissions.append(submission)
+                if submission.get("source_kind") == "video" and submission.get("video"):
+                    video_id = submission["video"].split("/generated/")[1].split("/")[0]
+                    self.derived_videos[video_id] = len(self.derived_videos) + 1
             route.fulfill(status=200, json={"ok": True})
         elif path == "/imagine" or path.startswith("/imagine/"):
             with self.lock:
@@ -105,7 +113,10 @@ class Imagine:
             if route.request.resource_type != "media":  # the page playing a video is not a download
                 with self.lock:
                     self.video_fetches.append(url)
-            route.fulfill(status=200, body=generated_mp4(), content_type="video/mp4")
+            video_id = url.split("/generated/")[1].split("/")[0]
+            route.fulfill(
+                status=200, body=generated_mp4(self.derived_videos.get(video_id, 0)), content_type="video/mp4"
+            )
         elif url.split("?")[0].endswith("/content"):
             route.fulfill(status=200, body=PNG_1PX, content_type="image/png")
         else:

@@ -70,3 +70,20 @@ def test_toasts_read_as_sentences(worker: Browser, api: httpx.Client) -> None:
     done = wait_for_job(worker, api, job["id"])
     assert (done["status"], done["error_code"]) == ("failed", "rate_limited")
     assert done["error"] == "Video limit reached. Upgrade to unlock more"
+
+
+def test_a_15_second_option_on_the_page_is_declared_and_used(worker: Browser, api: httpx.Client) -> None:
+    worker.imagine.set("duration_15s")
+    first = wait_for_job(worker, api, create_job(api, "A first look at the new page")["id"])
+    assert first["status"] == "completed", (first["error_code"], first["error"])
+
+    def durations() -> list[int]:
+        workers = api.get("/workers").json()["data"]
+        return next((w["abilities"] or {}).get("durations") or [] for w in workers)
+
+    assert worker.wait(lambda: 15 in durations(), timeout=60)
+    job = create_job(api, "Fifteen seconds of rain", duration=15)
+    assert job["options"]["duration"] == 15 and job["adjustments"] == []  # no release needed to make 15 s
+    done = wait_for_job(worker, api, job["id"])
+    assert done["status"] == "completed", (done["error_code"], done["error"])
+    assert worker.imagine.submissions[-1]["duration"] == "15s"
