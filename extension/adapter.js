@@ -309,13 +309,12 @@
     return found;
   }
 
-  // The result of this submit: a new video in the post's own result element (#sd-video), never another new video
-  // on the page (suggestions, other users' clips). Without a result element, only a single new video counts.
+  // The result of this submit: a new video in the post's own result element (#sd-video, reference: the finished
+  // video element), never another new video on the page (suggestions, other users' clips), however alone it is.
   function resultVideos(before) {
     const fresh = newVideos(before).filter(({ url }) => !/_hd\.mp4/.test(url));
     const own = fresh.filter(({ video }) => video.id === "sd-video");
-    if (own.length) return { found: own, ambiguous: false };
-    return { found: fresh.length === 1 ? fresh : [], ambiguous: fresh.length > 1 };
+    return { found: own, ambiguous: !own.length && fresh.length > 0 };
   }
 
   function postId() {
@@ -594,7 +593,9 @@
   // An upload or page load still in progress: a spinner or busy marker on screen.
   function uploading() {
     const spinners = '[role="progressbar"], [aria-busy="true"], .animate-spin, svg.lucide-loader, svg.lucide-loader-circle, svg.lucide-loader-2';
-    return [...document.querySelectorAll(spinners)].some(visible);
+    // Around the prompt form only: a quota bar or a loading feed elsewhere on the page is not this upload.
+    const scope = form() || document;
+    return [...scope.querySelectorAll(spinners)].some(visible);
   }
 
   const promptText = (box) => norm(box.tagName === "TEXTAREA" ? box.value : box.innerText || box.textContent);
@@ -713,7 +714,10 @@
     for (let attempt = 1; ; attempt += 1) {
       const button = await need(locateButton, "submit button");
       const found = differences(button, prompt, options);
-      if (!found.length) return locateButton === submitButton ? submit() : clickEnabled(locateButton);
+      // Press exactly the button that was checked; if the page replaced it meanwhile, check again.
+      if (!found.length && (await pressWhenEnabled(button))) return button;
+      if (!found.length && attempt < 3) continue;
+      if (!found.length) throw new StepError("ui_changed", "the submit button kept changing before it could be pressed");
       if (attempt > 1) throw new StepError("ui_changed", `Not submitted: ${found.join("; ")}`);
       const box = boxOf(button);
       if (found.some((d) => d.startsWith("the generation mode"))) await chooseVideoMode();
@@ -722,25 +726,17 @@
     }
   }
 
-  async function clickEnabled(locate) {
-    const enabled = await waitFor(() => {
-      const current = locate().el;
-      return current && !current.disabled && current.getAttribute("aria-disabled") !== "true" ? current : null;
+  // Press `button` once it is enabled; false if it left the page first (a new page replaced it).
+  async function pressWhenEnabled(button) {
+    const ready = await waitFor(() => {
+      if (!button.isConnected) return "gone";
+      return !button.disabled && button.getAttribute("aria-disabled") !== "true" ? "ready" : null;
     }, 5000);
-    if (!enabled) throw new StepError("ui_changed", "the button stayed disabled");
-    pick(enabled);
-    return enabled;
-  }
-
-  async function submit() {
-    const button = await need(submitButton, "submit button");
-    const enabled = await waitFor(() => {
-      const current = submitButton().el;
-      return current && !current.disabled && current.getAttribute("aria-disabled") !== "true" ? current : null;
-    }, 5000);
-    if (!enabled) throw new StepError("ui_changed", "submit button stayed disabled");
-    enabled.click();
-    return button;
+    if (ready === "gone") return false;
+    if (!ready) throw new StepError("ui_changed", "submit button stayed disabled");
+    if (button.matches('button[type="submit"]')) button.click();
+    else pick(button);
+    return true;
   }
 
   // Fallback when a click did not start anything: submit the form the way the page does.
@@ -770,7 +766,6 @@
     attachImage,
     typePrompt,
     typeInto,
-    submit,
     submitChecked,
     resultVideos,
     postId,

@@ -74,7 +74,7 @@
     const before = A.allVideoUrls();
     const startUrl = location.href;
     await A.submitChecked(job.prompt, job.options || {});
-    const started = () => A.progress() !== null || location.href !== startUrl || A.newVideos(before).length || A.failure(seen);
+    const started = () => A.progress() !== null || location.href !== startUrl || A.resultVideos(before).found.length || A.failure(seen);
     if (!(await A.waitFor(started, START_MS / 2))) {
       A.submitForm();
       if (!(await A.waitFor(started, START_MS / 2))) throw new A.StepError("ui_changed", "generation did not start after submit");
@@ -101,7 +101,9 @@
     if (job.kind === "extend") {
       const confirm = await A.prepareExtend((job.options || {}).duration);
       checkAborted(run);
-      await A.typeInto(A.boxOf(confirm) || (await A.waitFor(() => A.promptBox().el, 5000)), job.prompt);
+      const box = A.boxOf(confirm) || (await A.waitFor(() => A.promptBox().el, 5000));
+      if (!box) throw new A.StepError("ui_changed", "no prompt box beside the Extend button");
+      await A.typeInto(box, job.prompt);
       await A.submitChecked(job.prompt, {}, A.extendConfirm);
     } else {
       await A.typePrompt(job.prompt);
@@ -170,7 +172,9 @@
       const derived = job.kind && job.kind !== "generate";
       const { seen, before } = await (derived ? startFromPost(current, job) : start(current, job));
       const videoUrl = await watch(current, job, seen, before);
-      send({ type: "job-result", jobId: job.jobId, videoUrl, postId: A.postId() });
+      // The post of this result; the source's own id would tie the new video to the old one.
+      const postId = A.postId();
+      send({ type: "job-result", jobId: job.jobId, videoUrl, postId: postId !== job.sourceGrokPostId ? postId : null });
       readPostAbilities();
     } catch (error) {
       if (error.code === "aborted") return;
@@ -188,8 +192,9 @@
     if (found) send({ type: "abilities", scope: "post", abilities: found });
   }
 
-  if (A.onPostPage()) A.waitFor(() => A.postVideo(), 10000, 250).then(() => !active && readPostAbilities());
-  else readAbilities();
+  // Post pages are read only after this extension's own results (readPostAbilities in run), not whatever post a
+  // person opens in the tab.
+  if (!A.onPostPage()) readAbilities();
 
   chrome.runtime.onMessage.addListener((message, sender, reply) => {
     if (sender.id !== chrome.runtime.id) return false;
