@@ -1,7 +1,7 @@
 // The service worker: listeners only. The worker loop lives in poll.js (claiming jobs), job.js (running one in
 // the Imagine tab), transfers.js (moving its video), tab.js (the tab itself), abilities.js (what the page
 // offers) and state.js (chrome.storage, which outlives this worker: Chrome may stop it at any time).
-import { refusal, remember } from "./abilities.js";
+import { declaration, refusal, remember } from "./abilities.js";
 import { HEARTBEAT_MS, fail, onBrowserStarted, onProgress, onResult, onTabClosed, supervise } from "./job.js";
 import { loop, retryNow, start, stop } from "./poll.js";
 import { testConnection } from "./server.js";
@@ -16,7 +16,7 @@ const HANDLERS = {
   stop,
   status: async () => ({ state: await getState(), current: await getCurrent(), settings: await settings() }),
   testConnection: async ({ serverUrl, token }) => testConnection({ ...(await settings()), serverUrl, token }),
-  diagnose: async () => ({ ...(await diagnose(await getCurrent())), abilitiesRefused: await refusal() }),
+  diagnose: async () => withDeclared({ ...(await diagnose(await getCurrent())), abilitiesRefused: await refusal() }),
   abilities: ({ abilities, scope }) => remember(abilities, scope),
   "job-progress": onProgress,
   "job-result": onResult,
@@ -24,6 +24,14 @@ const HANDLERS = {
 };
 
 // Content scripts may only report on jobs and on the page; settings (with the token) are for the extension's pages.
+// Diagnostics show what is declared: the page's reading plus the kinds its result pages added.
+async function withDeclared(answer) {
+  const declared = await declaration();
+  if (!answer.abilities || !declared) return answer;
+  const { kinds, sources } = declared.abilities;
+  return { ...answer, abilities: { ...answer.abilities, kinds, ...(sources ? { sources } : {}) } };
+}
+
 const FROM_PAGE = ["abilities", "job-progress", "job-result", "job-failed"];
 
 chrome.runtime.onMessage.addListener((message, sender, reply) => {

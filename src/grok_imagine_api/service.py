@@ -139,6 +139,10 @@ class JobService:
         if upload is None and request.source_url is not None:
             upload = await self._fetch_source(request.source_url, request.source_param)
         job_id = new_job_id()
+        needs = kind + option_needs(options)
+        now = self.clock.now()
+        # The no-capable-worker clock starts now when no connected worker can make it, not at the next sweep.
+        unable = waiting_reason(needs, [info.tokens for info in self.workers.recent(now)]) is not None
         try:
             if upload is not None:
                 await asyncio.to_thread(self.storage.promote_source, upload, job_id)
@@ -149,7 +153,7 @@ class JobService:
                     prompt=text,
                     options=options,
                     image=image,
-                    created_at=self.clock.now(),
+                    created_at=now,
                     dialect=request.dialect,
                     owner=request.owner,
                     kind=request.kind,
@@ -158,7 +162,8 @@ class JobService:
                     source_size=upload.size if upload else None,
                     requested=request.requested,
                     adjustments=[adjustment.to_dict() for adjustment in adjustments],
-                    needs=kind + option_needs(options),
+                    needs=needs,
+                    unmatched_since=now if unable else None,
                 )
             )
         except BaseException:

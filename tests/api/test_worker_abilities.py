@@ -55,8 +55,7 @@ def test_such_a_job_fails_no_capable_worker_after_the_setting(tmp_path: Path) ->
         client.get("/extension/poll", params={"client_id": "old"})
         job = extension(client)
         plain = create_job(client)
-        assert job["waiting_reason"] == EXTEND_REASON
-        cleanup(server)  # the clock starts
+        assert job["waiting_reason"] == EXTEND_REASON  # and its clock starts now, at creation
         server.clock.advance(59)
         cleanup(server)
         assert client.get(f"/jobs/{job['id']}").json()["status"] == "pending"

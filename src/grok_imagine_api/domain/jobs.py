@@ -130,6 +130,7 @@ class NewJob:
     requested: dict[str, Any] = field(default_factory=dict)
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
+    unmatched_since: float | None = None  # no connected worker could make it when it was created
 
 
 @dataclass(frozen=True)

@@ -2,9 +2,11 @@
 
 -- name: insert_job
 INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, created_at, updated_at,
-                  dialect, owner, kind, source_job_id, source_url, source_size, requested, adjustments, needs)
+                  dialect, owner, kind, source_job_id, source_url, source_size, requested, adjustments, needs,
+                  unmatched_since)
 VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at,
-        :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested, :adjustments, :needs);
+        :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested, :adjustments, :needs,
+        :unmatched_since);
 
 -- name: insert_image
 INSERT INTO job_images (job_id, mime, data) VALUES (:job_id, :mime, :data);

@@ -289,6 +289,7 @@ class SqliteJobStore:
                 "requested": json.dumps(new.requested),
                 "adjustments": json.dumps(new.adjustments),
                 "needs": needs_key(new.needs),
+                "unmatched_since": new.unmatched_since,
             },
         )
         if new.image is not None:
