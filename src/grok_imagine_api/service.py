@@ -38,7 +38,7 @@ from .files.storage import Upload, VideoStorage
 from .metrics import Metrics
 from .store.base import ACTIVITY_BUCKET, Activity, JobStore
 from .worker.dispatch import Dispatcher
-from .worker.registry import WorkerError, WorkerRegistry
+from .worker.registry import WorkerError, WorkerInfo, WorkerRegistry
 
 log = logging.getLogger("grok_imagine_api")
 
@@ -131,8 +131,9 @@ class JobService:
         image = await self._decode(request.image, request.image_param)
         source = await self._source(request)
         kind = kind_needs(request.kind, has_image=image is not None, grok_source=bool(source and source.grok_post_id))
+        connected = self.workers.recent(self.clock.now())  # one look at the workers: options and clock agree
         options, adjustments = match(
-            request.asked, self._capable_of(kind), strict=self.settings.option_matching == "strict"
+            request.asked, capable_of(kind, connected), strict=self.settings.option_matching == "strict"
         )
         # Only now that the request is known to be good: an external source is fetched, checked and kept.
         upload = request.source_upload
@@ -142,7 +143,7 @@ class JobService:
         needs = kind + option_needs(options)
         now = self.clock.now()
         # The no-capable-worker clock starts now when no connected worker can make it, not at the next sweep.
-        unable = waiting_reason(needs, [info.tokens for info in self.workers.recent(now)]) is not None
+        unable = waiting_reason(needs, [info.tokens for info in connected]) is not None
         try:
             if upload is not None:
                 await asyncio.to_thread(self.storage.promote_source, upload, job_id)
@@ -205,15 +206,6 @@ class JobService:
             await asyncio.to_thread(upload.discard)
             raise
         return upload
-
-    def _capable_of(self, kind: list[str]) -> list[Abilities]:
-        """What the connected workers that can make this kind of job declared; options are matched to it."""
-        wanted = frozenset(kind)
-        return [
-            info.abilities or DEFAULT_ABILITIES
-            for info in self.workers.recent(self.clock.now())
-            if wanted <= info.tokens
-        ]
 
     def waiting_reason(self, job: Job) -> str | None:
         """Why a queued job is not being made: no connected worker can make it."""
@@ -608,6 +600,12 @@ class JobService:
                     await asyncio.to_thread(self.storage.delete, job_id)
                     removed += 1
         return removed
+
+
+def capable_of(kind: list[str], connected: list[WorkerInfo]) -> list[Abilities]:
+    """What the connected workers that can make this kind of job declared; options are matched to it."""
+    wanted = frozenset(kind)
+    return [info.abilities or DEFAULT_ABILITIES for info in connected if wanted <= info.tokens]
 
 
 class KeyedLock:

@@ -233,3 +233,11 @@ def test_a_refused_request_fetches_nothing_and_leaves_nothing(tmp_path: Path, im
         body = {"prompt": "x", "duration": 3, "video": {"url": image_host + "/clip.mp4"}}
         assert_error(client.post("/v1/videos/extensions", json=body), 400, "no_exact_match", "duration")
         assert not any(p for p in server.settings.video_storage_path.rglob("*") if p.is_file())
+
+
+def test_an_external_source_over_the_upload_limit_is_refused_and_removed(tmp_path: Path, image_host: str) -> None:
+    settings = settings_for(tmp_path, allow_private_urls=True, max_upload_bytes=1000)
+    with ThreadServer(settings) as server, server.client() as client:
+        body = {"prompt": "x", "video": {"url": image_host + "/clip.mp4"}}
+        assert_error(client.post("/v1/videos/edits", json=body), 400, "video_too_large", "video.url")
+        assert not any(p for p in server.settings.video_storage_path.rglob("*") if p.is_file())
