@@ -31,6 +31,7 @@ class Settings(BaseSettings):
     max_upload_bytes: int = Field(512 * MIB, gt=0)
     max_image_bytes: int = Field(10 * MIB, gt=0)
     max_request_bytes: int = Field(16 * MIB, gt=0)
+    max_buffered_bytes: int | None = Field(None, gt=0)  # default: 4 x MAX_REQUEST_BYTES
     max_prompt_chars: int = Field(4000, gt=0)
     log_retention_days: float = Field(30, gt=0)
     cleanup_interval_seconds: float = Field(60, gt=0)
@@ -48,7 +49,8 @@ class Settings(BaseSettings):
     # Clients.
     poll_after_ms: int = Field(2000, ge=0)
     idempotency_ttl_seconds: float = Field(86400, gt=0)
-    image_fetch_timeout_seconds: float = Field(15, gt=0)
+    image_fetch_timeout_seconds: float = Field(15, gt=0)  # the whole fetch, not each read
+    video_fetch_timeout_seconds: float = Field(120, gt=0)
     allow_private_urls: bool = False
 
     # What is made: `nearest` maps what was asked onto what workers can make and says so in every answer;
@@ -112,6 +114,11 @@ class Settings(BaseSettings):
                 if line and not line.startswith("#"):
                     keys.append(line)
         return keys
+
+    @property
+    def body_budget_bytes(self) -> int:
+        """Request bytes all bodies in flight may hold together; never less than one body of MAX_REQUEST_BYTES."""
+        return max(self.max_buffered_bytes or 4 * self.max_request_bytes, self.max_request_bytes)
 
     @property
     def max_video_age_seconds(self) -> float:

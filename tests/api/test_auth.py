@@ -21,7 +21,19 @@ import httpx
 import pytest
 
 from grok_imagine_api.api.auth import Auth
-from support import DEMO_MP4, PNG_1PX, ROOT, ThreadServer, assert_error, bearer, claim, create_job, settings_for, upload
+from support import (
+    DEMO_MP4,
+    PNG_1PX,
+    ROOT,
+    ThreadServer,
+    assert_error,
+    bearer,
+    claim,
+    create_job,
+    settings_for,
+    upload,
+    wait_until,
+)
 
 ALICE = "sk-alice-3f9a0c5e"
 BOB = "sk-bob-71d2e4aa"
@@ -744,33 +756,44 @@ def test_api_keys_from_the_environment(
     assert settings.worker_token is None
 
 
-@pytest.mark.parametrize("host", ["0.0.0.0", "::", "192.168.1.20", "videos.example.org"])
-def test_exposed_server_without_credentials_warns(tmp_path: Path, host: str) -> None:
-    found = Auth(settings_for(tmp_path)).warnings(host)
+@pytest.mark.parametrize(
+    ("addresses", "shown"),
+    [
+        ([("0.0.0.0", 8000)], "0.0.0.0:8000"),
+        ([("::", 8000)], "[::]:8000"),
+        ([("192.168.1.20", 8000)], "192.168.1.20:8000"),
+        ([("127.0.0.1", 8000), ("0.0.0.0", 9000), ("0.0.0.0", 9000)], "0.0.0.0:9000"),
+    ],
+)
+def test_exposed_server_without_credentials_warns(tmp_path: Path, addresses: list[tuple[str, int]], shown: str) -> None:
+    found = Auth(settings_for(tmp_path)).warnings(addresses)
     assert len(found) == 2
-    assert found[0].startswith("NO API KEYS") and "API_KEYS" in found[0] and host in found[0]
-    assert found[1].startswith("NO WORKER TOKEN") and "WORKER_TOKEN" in found[1] and host in found[1]
-    assert Auth(settings_for(tmp_path, api_keys=[ALICE])).warnings(host) == [found[1]]
-    assert Auth(settings_for(tmp_path, worker_token=WORKER)).warnings(host) == [found[0]]
-    assert Auth(settings_for(tmp_path, api_keys=[ALICE], worker_token=WORKER)).warnings(host) == []
+    assert found[0].startswith(f"NO API KEYS: listening on {shown}, ") and "API_KEYS" in found[0]
+    assert found[1].startswith(f"NO WORKER TOKEN: listening on {shown}, ") and "WORKER_TOKEN" in found[1]
+    assert Auth(settings_for(tmp_path, api_keys=[ALICE])).warnings(addresses) == [found[1]]
+    assert Auth(settings_for(tmp_path, worker_token=WORKER)).warnings(addresses) == [found[0]]
+    assert Auth(settings_for(tmp_path, api_keys=[ALICE], worker_token=WORKER)).warnings(addresses) == []
 
 
 @pytest.mark.parametrize("host", ["127.0.0.1", "127.0.1.1", "localhost", "::1"])
 def test_loopback_server_does_not_warn(tmp_path: Path, host: str) -> None:
-    assert Auth(settings_for(tmp_path)).warnings(host) == []
+    assert Auth(settings_for(tmp_path)).warnings([(host, 8000)]) == []
 
 
-def test_start_up_logs_the_warnings(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    with caplog.at_level(logging.WARNING, logger="grok_imagine_api"):
-        with ThreadServer(settings_for(tmp_path / "open", server_host="0.0.0.0")):
-            pass
-        open_warnings = [r.getMessage() for r in caplog.records if r.name == "grok_imagine_api"]
-        caplog.clear()
-        with ThreadServer(settings_for(tmp_path / "local", server_host="127.0.0.1")):
-            pass
-        local_warnings = [r.getMessage() for r in caplog.records if r.name == "grok_imagine_api"]
-    assert [w.split(":")[0] for w in open_warnings] == ["NO API KEYS", "NO WORKER TOKEN"]
-    assert local_warnings == []
+def test_an_address_that_cannot_be_read_is_not_named(tmp_path: Path) -> None:
+    found = Auth(settings_for(tmp_path)).warnings(None)
+    assert [w.split(":")[0] for w in found] == ["NO API KEYS", "NO WORKER TOKEN"]
+    assert all("listening on an address this process cannot read" in w for w in found)
+
+
+def test_start_up_warns_about_the_address_really_listened_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """SERVER_HOST is only what `python server.py` binds; this server listens on loopback whatever it says."""
+    with caplog.at_level(logging.INFO, logger="grok_imagine_api"):
+        with ThreadServer(settings_for(tmp_path, server_host="0.0.0.0")) as server:
+            listening = f"start-up: listening on 127.0.0.1:{server.port}"
+            wait_until(lambda: any(listening in r.getMessage() for r in caplog.records))
+        ours = [r for r in caplog.records if r.name == "grok_imagine_api" and r.levelno >= logging.WARNING]
+    assert ours == []
 
 
 def test_video_links_do_not_confirm_ids_to_strangers(world: World) -> None:

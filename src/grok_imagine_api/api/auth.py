@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import logging
+from collections.abc import Iterable
 from typing import Annotated
 
 from fastapi import Depends, Request
 
 from ..config import Settings
 from ..domain.errors import APIError
+from ..listening import Address, wait_for_listeners
 
 log = logging.getLogger("grok_imagine_api")
 
@@ -86,20 +89,50 @@ class Auth:
             raise Unauthorized("API keys cannot act as a worker; use the worker token", code="api_key_not_allowed")
         raise Unauthorized("Invalid worker token", code="invalid_worker_token")
 
-    def warnings(self, host: str) -> list[str]:
-        loopback = host in ("127.0.0.1", "localhost", "::1") or host.startswith("127.")
+    def warnings(self, addresses: Iterable[Address] | None) -> list[str]:
+        """What to say about listening on `addresses` (None: not known) without keys or a worker token."""
+        if addresses is None:
+            where = "listening on an address this process cannot read"
+        else:
+            exposed = [address for address in addresses if not is_loopback(address[0])]
+            if not exposed:
+                return []
+            where = f"listening on {shown(exposed)}"
         found = []
-        if not self.keys and not loopback:
+        if not self.keys:
             found.append(
-                f"NO API KEYS: listening on {host}, anyone who can reach this port can create jobs and read "
+                f"NO API KEYS: {where}, anyone who can reach this port can create jobs and read "
                 "every job and video. Set API_KEYS (or API_KEYS_FILE) to require 'Authorization: Bearer <key>'."
             )
-        if self.worker_token is None and not loopback:
+        if self.worker_token is None:
             found.append(
-                f"NO WORKER TOKEN: listening on {host}, anyone who can reach this port can claim jobs as a worker "
+                f"NO WORKER TOKEN: {where}, anyone who can reach this port can claim jobs as a worker "
                 "and see their prompts and images. Set WORKER_TOKEN."
             )
         return found
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def shown(addresses: Iterable[Address]) -> str:
+    """`0.0.0.0:8000, [::]:8000`, each address once."""
+    return ", ".join(dict.fromkeys(f"[{host}]:{port}" if ":" in host else f"{host}:{port}" for host, port in addresses))
+
+
+async def warn_once_listening(gate: Auth) -> None:
+    """Log the start-up warnings once the server listens: uvicorn binds after the app's start-up."""
+    addresses = await wait_for_listeners()
+    if addresses:
+        log.info("start-up: listening on %s", shown(addresses))
+    for warning in gate.warnings(addresses):
+        log.warning("%s", warning)
 
 
 def auth(request: Request) -> Auth:
