@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from fastapi import Request
 
 from ...domain.errors import InvalidRequest
-from ...domain.images import sniff_image_type
+from ...domain.images import check_image
 from ...domain.jobs import InputImage
 from ...domain.options import OPENAI_DEFAULTS, Asked
 from ..common import service
@@ -23,18 +24,7 @@ async def reference_image(request: Request, fields: dict[str, Any], files: dict[
     data = files.get("input_reference")
     if data is not None:
         limit = service(request).settings.max_image_bytes
-        if len(data) > limit:
-            raise InvalidRequest(
-                f"Image is larger than the limit of {limit} bytes", param="input_reference", code="image_too_large"
-            )
-        mime = sniff_image_type(data)
-        if mime is None:
-            raise InvalidRequest(
-                "input_reference must be a PNG, JPEG or WebP image",
-                param="input_reference",
-                code="unsupported_image_type",
-            )
-        return InputImage(data=data, mime=mime)
+        return await asyncio.to_thread(check_image, data, max_bytes=limit, param="input_reference")
     if nested(fields, "input_reference", "file_id"):
         raise InvalidRequest(
             "input_reference.file_id is not supported (this server has no Files API); send the image as a file "
