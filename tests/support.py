@@ -24,6 +24,7 @@ import uvicorn
 from grok_imagine_api.app import create_app
 from grok_imagine_api.clock import FakeClock
 from grok_imagine_api.config import Settings
+from grok_imagine_api.files.storage import LOCK_FILE, VideoStorage
 
 T = TypeVar("T")
 ROOT = Path(__file__).resolve().parent.parent
@@ -44,6 +45,11 @@ def tiny_png() -> bytes:
 
 
 PNG_1PX = tiny_png()
+
+
+def stored_files(root: Path) -> list[Path]:
+    """Every file the server keeps under `root`, without the lock that says which server uses it."""
+    return [path for path in root.rglob("*") if path.is_file() and path.name != LOCK_FILE]
 
 
 def free_port() -> int:
@@ -79,10 +85,10 @@ def settings_for(tmp: Path, **overrides: Any) -> Settings:
 class ThreadServer:
     """The real app under a real uvicorn, in a thread of the test process, with a FakeClock."""
 
-    def __init__(self, settings: Settings, *, maintenance: bool = False) -> None:
+    def __init__(self, settings: Settings, *, maintenance: bool = False, storage: VideoStorage | None = None) -> None:
         self.settings = settings
         self.clock = FakeClock()
-        self.app = create_app(settings, clock=self.clock, run_maintenance=maintenance)
+        self.app = create_app(settings, clock=self.clock, run_maintenance=maintenance, storage=storage)
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         config = uvicorn.Config(self.app, host="127.0.0.1", port=self.port, log_level="warning", lifespan="on")
@@ -243,3 +249,34 @@ def assert_error(reply: httpx.Response, status: int, code: str | None = None, pa
         assert body["error"]["code"] == code, body
     if param is not None:
         assert body["error"]["param"] == param, body
+
+
+class HeldUpload:
+    """A worker's upload to /extension/complete, sent up to a few KiB into the video and held there until
+    `finish()` sends the rest and reads the answer."""
+
+    def __init__(self, port: int, job_id: str, video: bytes = DEMO_MP4) -> None:
+        boundary = "held"
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="job_id"\r\n\r\n{job_id}\r\n'
+            f'--{boundary}\r\nContent-Disposition: form-data; name="video"; filename="v.mp4"\r\n'
+            "Content-Type: video/mp4\r\n\r\n"
+        ).encode()
+        body = head + video + f"\r\n--{boundary}--\r\n".encode()
+        request = (
+            "POST /extension/complete HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+            f"Content-Type: multipart/form-data; boundary={boundary}\r\nContent-Length: {len(body)}\r\n\r\n"
+        ).encode()
+        split = len(head) + 4096
+        self.rest = body[split:]
+        self.sock = socket.create_connection(("127.0.0.1", port))
+        self.sock.sendall(request + body[:split])
+
+    def finish(self) -> bytes:
+        """The rest of the body; the answer's status line and headers (and what else arrived with them)."""
+        self.sock.sendall(self.rest)
+        self.sock.settimeout(30)
+        return self.sock.recv(65536)
+
+    def close(self) -> None:
+        self.sock.close()

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import prometheus_client
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from .domain.jobs import ErrorCode, Job, JobStatus
+from .files.storage import VideoStorage
 from .worker.registry import WorkerInfo
 
 # A `<name>_created` timestamp beside every counter and histogram series doubles the series for little use,
@@ -54,8 +56,8 @@ class Metrics:
             registry=on,
         )
         self.queue_depth = Gauge(PREFIX + "queue_depth", "Jobs in each state", ["state"], registry=on)
-        self.workers_online = Gauge(PREFIX + "workers_online", "Workers seen recently", registry=on)
-        self.workers_busy = Gauge(PREFIX + "workers_busy", "Workers holding a job", registry=on)
+        self.workers_online = Gauge(PREFIX + "workers_online", "Workers in contact now", registry=on)
+        self.workers_busy = Gauge(PREFIX + "workers_busy", "Workers online and holding a job", registry=on)
         self.request_seconds = Histogram(
             PREFIX + "http_request_duration_seconds",
             "HTTP request latency by method, route template and status class",
@@ -99,12 +101,16 @@ class Metrics:
 
     # -- scrape time ---------------------------------------------------------------------------
 
-    def refresh(self, counts: Mapping[JobStatus, int], workers: Iterable[WorkerInfo]) -> None:
+    def refresh(self, counts: Mapping[JobStatus, int], online: Iterable[WorkerInfo]) -> None:
         for status in JobStatus:
             self.queue_depth.labels(status.value).set(counts.get(status, 0))
-        listed = list(workers)
+        listed = list(online)
         self.workers_online.set(len(listed))
         self.workers_busy.set(sum(1 for info in listed if info.state == "busy"))
+
+    def watch_storage(self, storage: VideoStorage) -> None:
+        """Report the video storage's free space and refused writes, read from it at each scrape."""
+        self.registry.register(StorageCollector(storage))
 
     def exposition(self) -> bytes:
         return prometheus_client.generate_latest(self.registry)
@@ -122,3 +128,23 @@ class Metrics:
             # labels() takes a lock and builds a tuple each call: look each series up once.
             series = self._request_series[key] = self.request_seconds.labels(method, path, f"{status // 100}xx")
         series.observe(seconds)
+
+
+class StorageCollector:
+    """The video storage's own numbers, read at scrape time: what an operator alerts on before and when the
+    disk fills up."""
+
+    def __init__(self, storage: VideoStorage) -> None:
+        self.storage = storage
+
+    def collect(self) -> Iterator[Metric]:
+        yield CounterMetricFamily(
+            PREFIX + "storage_full",
+            "Writes refused because the video storage was full (answered 507 insufficient_storage)",
+            value=self.storage.disk_full_count(),
+        )
+        free = self.storage.free_bytes()
+        if free is not None:
+            yield GaugeMetricFamily(
+                PREFIX + "storage_free_bytes", "Free bytes on the file system of VIDEO_STORAGE_PATH", value=free
+            )

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import base64
+import random
 import socket
 import threading
 from pathlib import Path
@@ -8,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from grok_imagine_api.files.storage import LOCK_FILE
 from support import DEMO_MP4, PNG_1PX, ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
 
 # -- poll ------------------------------------------------------------------------------------
@@ -134,11 +136,26 @@ def test_progress_never_goes_backwards(client: httpx.Client) -> None:
     [
         ({"job_id": "j", "progress": 101}, "progress"),
         ({"job_id": "j", "progress": -1}, "progress"),
+        ({"job_id": "j", "progress": 5.5}, "progress"),
+        ({"job_id": "j", "progress": "5"}, "progress"),  # a JSON integer, as the document says
+        ({"job_id": "j", "progress": True}, "progress"),
         ({}, "job_id"),
     ],
 )
 def test_bad_progress_reports(client: httpx.Client, body: dict, param: str) -> None:  # type: ignore[type-arg]
     assert_error(client.post("/extension/progress", json=body), 400, param=param)
+
+
+def test_a_whole_float_is_a_json_integer(client: httpx.Client) -> None:
+    create_job(client)
+    work = claim(client)
+    reply = client.post("/extension/progress", json={"job_id": work["job_id"], "progress": 40.0})
+    assert reply.json()["progress"] == 40
+
+
+@pytest.mark.parametrize("wait", [False, "5", -1])
+def test_bad_waits_in_a_poll_body(client: httpx.Client, wait: object) -> None:
+    assert_error(client.post("/extension/poll", json={"wait": wait}), 400, param="wait")
 
 
 def test_progress_on_unknown_pending_or_foreign_jobs(client: httpx.Client) -> None:
@@ -198,7 +215,7 @@ def test_complete_with_job_id_after_the_video_part(client: httpx.Client) -> None
 
 
 def no_files_left(server: ThreadServer) -> bool:
-    return not any(server.settings.video_storage_path.iterdir())
+    return [p.name for p in server.settings.video_storage_path.iterdir()] == [LOCK_FILE]
 
 
 def test_upload_that_is_not_mp4_is_415_and_leaves_nothing(client: httpx.Client, server: ThreadServer) -> None:
@@ -210,6 +227,23 @@ def test_upload_that_is_not_mp4_is_415_and_leaves_nothing(client: httpx.Client, 
     assert_error(reply, 415, "not_mp4", "video")
     assert no_files_left(server)
     assert client.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
+
+
+def test_upload_that_only_looks_like_an_mp4_is_415_and_the_job_waits_for_a_real_one(
+    client: httpx.Client, server: ThreadServer
+) -> None:
+    create_job(client)
+    work = claim(client)
+    lookalike = DEMO_MP4[:32] + random.Random(8).randbytes(50_000)  # an `ftyp` box, then noise
+    reply = upload(client, work["job_id"], video=lookalike, token=work["claim_token"])
+    assert_error(reply, 415, "invalid_video", "video")
+    assert no_files_left(server)
+    assert client.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
+    assert_error(client.get(f"/videos/{work['job_id']}.mp4"), 404, "video_not_ready")
+    # The same lease still holds: a real video completes the job, with what was produced.
+    assert upload(client, work["job_id"], token=work["claim_token"]).json()["status"] == "completed"
+    produced = client.get(f"/jobs/{work['job_id']}").json()["produced"]
+    assert produced == {"seconds": 6.0, "width": 320, "height": 180}
 
 
 def test_bad_upload_forms(client: httpx.Client, server: ThreadServer) -> None:
@@ -247,7 +281,7 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(tmp_path: Path) -> None
             headers={"content-type": "multipart/form-data; boundary=xx"},
         )
         assert_error(reply, 413, "video_too_large", "video")
-        assert not any(srv.settings.video_storage_path.iterdir())
+        assert [p.name for p in srv.settings.video_storage_path.iterdir()] == [LOCK_FILE]
         assert http.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
 
 

@@ -70,3 +70,17 @@ class Unavailable(APIError):
     status_code = 503
     error_type = "server_error"
     code = "unavailable"
+
+
+class InvalidVideo(UnsupportedMediaType):
+    """An upload that starts like an MP4 but has no decodable video stream or no length."""
+
+    code = "invalid_video"
+
+
+class InsufficientStorage(APIError):
+    """The disk of the video storage is full: nothing was kept, and the same request may be retried later."""
+
+    status_code = 507
+    error_type = "server_error"
+    code = "insufficient_storage"

@@ -22,7 +22,8 @@ def is_iso_bmff(head: bytes) -> bool:
 
 
 def probe(path: Path) -> Produced | None:
-    """Duration and frame size of an MP4, or None when it cannot be read as a video."""
+    """Length and frame size of an MP4, or None when it cannot be read as a video: no video stream, no length,
+    or a first frame that does not decode. An `ftyp` box followed by anything else is not a video."""
     try:
         with av.open(str(path)) as container:
             streams = container.streams.video
@@ -34,23 +35,28 @@ def probe(path: Path) -> Produced | None:
                 seconds = float(stream.duration * stream.time_base)
             elif container.duration is not None:
                 seconds = container.duration / av.time_base
+            if not seconds or seconds <= 0:
+                return None
+            frame = next(container.decode(stream), None)
+            if frame is None:
+                return None
             return Produced(
-                seconds=round(seconds, 3) if seconds is not None else None,
-                width=stream.codec_context.width or None,
-                height=stream.codec_context.height or None,
+                seconds=round(seconds, 3),
+                width=stream.codec_context.width or frame.width or None,
+                height=stream.codec_context.height or frame.height or None,
             )
     except (av.FFmpegError, OSError, ValueError) as exc:
         log.info("could not probe %s: %s", path.name, exc)
         return None
 
 
-def thumbnail(video: Path, out: Path) -> bool:
-    """Write the first decodable frame of `video` to `out` as a JPEG; False when there is none."""
+def thumbnail(video: Path) -> bytes | None:
+    """The first decodable frame of `video` as a JPEG; None when there is none."""
     try:
         with av.open(str(video)) as container:
             frame = next(container.decode(video=0), None)
             if frame is None:
-                return False
+                return None
             width, height = frame.width, frame.height
             if width > THUMBNAIL_MAX_WIDTH:
                 width, height = THUMBNAIL_MAX_WIDTH, round(height * THUMBNAIL_MAX_WIDTH / width / 2) * 2
@@ -60,12 +66,7 @@ def thumbnail(video: Path, out: Path) -> bool:
             encoder.time_base = frame.time_base or Fraction(1, 25)
             image = frame.reformat(width=width, height=height, format="yuvj420p")
             packets = [*encoder.encode(image), *encoder.encode(None)]
-    except (av.FFmpegError, OSError, ValueError, StopIteration) as exc:
+    except (av.FFmpegError, OSError, ValueError, IndexError, StopIteration) as exc:
         log.info("no thumbnail for %s: %s", video.name, exc)
-        return False
-    if not packets:
-        return False
-    temp = out.with_name(f".{out.name}.part")
-    temp.write_bytes(b"".join(bytes(packet) for packet in packets))
-    temp.replace(out)
-    return True
+        return None
+    return b"".join(bytes(packet) for packet in packets) or None
