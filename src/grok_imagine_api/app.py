@@ -12,18 +12,22 @@ from fastapi.middleware.cors import CORSMiddleware
 
 from . import __version__
 from .api import dashboard, extension, jobs, metrics, monitoring, openai, seed, shared, videos
-from .api.auth import Auth
+from .api.auth import Auth, warn_once_listening
+from .api.early_auth import EarlyAuthMiddleware
 from .api.errors import install_error_handlers
 from .api.idempotency import IdempotencyKeys
-from .api.limits import BodyLimitMiddleware
+from .api.limits import BodyBudget, BodyLimitMiddleware
+from .api.openapi import install_openapi
 from .api.signing import UrlSigner, new_secret
 from .clock import Clock, SystemClock
 from .config import Settings, load_settings
+from .files.lock import DataInUse
 from .files.storage import LocalVideoStorage, VideoStorage
 from .maintenance.cleanup import cleanup_forever, run_cleanup
 from .metrics import Metrics
 from .reqlog import RequestLog, RequestLogMiddleware
 from .service import JobService
+from .signals import on_stop_signal
 from .store.base import JobStore
 from .store.sqlite import SqliteJobStore
 
@@ -33,6 +37,32 @@ if not log.handlers:
     _handler.setFormatter(logging.Formatter("%(levelname)s:     %(message)s"))
     log.addHandler(_handler)
     log.setLevel(logging.INFO)
+
+
+async def open_data(service: JobService, opened: contextlib.AsyncExitStack) -> None:
+    """Take the video directory, then the database: each refuses a second server before it touches anything
+    (and before the start-up sweep, which would delete the other server's uploads in flight)."""
+    try:
+        await asyncio.to_thread(service.storage.open)
+        opened.push_async_callback(asyncio.to_thread, service.storage.close)
+        await service.store.open()
+        opened.push_async_callback(service.store.close)
+    except DataInUse as exc:
+        log.error("%s", exc)
+        logging.getLogger("uvicorn.error").addFilter(quiet_data_in_use)
+        raise
+
+
+def quiet_data_in_use(record: logging.LogRecord) -> bool:
+    """uvicorn then logs the failed start-up's traceback, sixty lines of framework frames; the line above says
+    all there is to say."""
+    return f"{DataInUse.__module__}.{DataInUse.__name__}: " not in record.getMessage()
+
+
+async def stop_task(task: asyncio.Task[None]) -> None:
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
 
 
 def create_app(
@@ -58,28 +88,22 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await service.store.open()
-        if gate.clients_need_keys:
-            secret = settings.url_signing_secret or await service.store.meta_value("url_signing_secret", new_secret)
-            app.state.signer = UrlSigner(secret, settings.video_url_ttl_seconds)
-        for warning in gate.warnings(settings.server_host):
-            log.warning("%s", warning)
-        swept = await service.sweep_orphans()
-        if swept:
-            log.info("start-up: removed %d orphaned upload or video files", swept)
-        loop_task = None
-        if run_maintenance:
-            await run_cleanup(service, request_log)
-            loop_task = asyncio.create_task(cleanup_forever(service, request_log))
-        try:
-            yield
-        finally:
-            if loop_task is not None:
-                loop_task.cancel()
-                with contextlib.suppress(asyncio.CancelledError):
-                    await loop_task
-            await service.store.close()
-            request_log.close()
+        async with contextlib.AsyncExitStack() as opened:
+            opened.callback(request_log.close)
+            await open_data(service, opened)
+            if gate.clients_need_keys:
+                secret = settings.url_signing_secret or await service.store.meta_value("url_signing_secret", new_secret)
+                app.state.signer = UrlSigner(secret, settings.video_url_ttl_seconds)
+            opened.push_async_callback(stop_task, asyncio.create_task(warn_once_listening(gate)))
+            swept = await service.sweep_orphans()
+            if swept:
+                log.info("start-up: removed %d orphaned upload or video files", swept)
+            if run_maintenance:
+                await run_cleanup(service, request_log)
+                opened.push_async_callback(stop_task, asyncio.create_task(cleanup_forever(service, request_log)))
+            # A stop signal ends the open long polls at once: uvicorn waits for them before the shutdown below.
+            with on_stop_signal(service.dispatcher.close):
+                yield
 
     app = FastAPI(
         title="grok-imagine-api",
@@ -97,9 +121,15 @@ def create_app(
     install_error_handlers(app)
     for module in (seed, openai, shared, videos, extension, monitoring, jobs, dashboard, metrics):
         app.include_router(module.router)
+    install_openapi(app)
     # Routes that stream uploads enforce their own limits.
     streaming = ("/extension/complete", "/v1/videos/extensions", "/v1/videos/edits")
-    app.add_middleware(BodyLimitMiddleware, limit=settings.max_request_bytes, exempt=streaming)
+    app.state.body_budget = BodyBudget(settings.body_budget_bytes)
+    app.add_middleware(
+        BodyLimitMiddleware, limit=settings.max_request_bytes, budget=app.state.body_budget, streaming=streaming
+    )
+    # Outside the body limit: a caller without the credentials its route needs is refused before any body is read.
+    app.add_middleware(EarlyAuthMiddleware, auth=gate, routes=app.routes)
     app.add_middleware(
         CORSMiddleware,
         allow_origins=settings.cors_origins,

@@ -24,6 +24,7 @@ from support import (
     claim,
     create_job,
     settings_for,
+    stored_files,
     upload,
     wait_until,
 )
@@ -55,7 +56,7 @@ class World:
 
     def stored_files(self) -> set[str]:
         root = self.server.settings.video_storage_path
-        return {str(path.relative_to(root)) for path in root.rglob("*") if path.is_file()}
+        return {str(path.relative_to(root)) for path in stored_files(root)}
 
 
 @pytest.fixture

@@ -7,7 +7,18 @@ import base64
 import httpx
 import pytest
 
-from support import DEMO_MP4, EVERYTHING, PNG_1PX, ThreadServer, assert_error, claim, create_job, upload, wait_until
+from support import (
+    DEMO_MP4,
+    EVERYTHING,
+    PNG_1PX,
+    ThreadServer,
+    assert_error,
+    claim,
+    create_job,
+    stored_files,
+    upload,
+    wait_until,
+)
 
 
 def finished(client: httpx.Client, server: ThreadServer, **form: str) -> str:
@@ -85,6 +96,22 @@ def test_reference_image_as_file_nested_json_or_form_field(client: httpx.Client)
         "/v1/videos", data={"prompt": "d"}, files={"input_reference": ("x.png", b"GIF89a", "image/png")}
     )
     assert_error(not_image, 400, "unsupported_image_type", "input_reference")
+
+
+FILE_PART = b'--B\r\nContent-Disposition: form-data; name="f"; filename="f"\r\n\r\nx\r\n'
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("multipart/form-data", b"prompt=x"),  # no boundary
+        ("multipart/form-data; boundary=B", FILE_PART * 5 + b"--B--\r\n"),  # more files than a create takes
+    ],
+)
+def test_malformed_multipart_is_invalid_multipart(client: httpx.Client, content_type: str, body: bytes) -> None:
+    """Starlette turns these into HTTPExceptions without a code; they get the envelope's code too."""
+    reply = client.post("/v1/videos", content=body, headers={"Content-Type": content_type})
+    assert_error(reply, 400, "invalid_multipart")
 
 
 def test_list_parameters(client: httpx.Client) -> None:
@@ -215,4 +242,4 @@ def test_bad_extensions(client: httpx.Client, server: ThreadServer, data: dict, 
     assert reply.status_code in (400, 415)
     if code:
         assert reply.json()["error"]["code"] == code
-    assert not any(p for p in server.settings.video_storage_path.rglob("*") if p.is_file())
+    assert not stored_files(server.settings.video_storage_path)

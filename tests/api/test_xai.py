@@ -11,7 +11,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import DEMO_MP4, EVERYTHING, PNG_1PX, ThreadServer, assert_error, claim, settings_for, upload
+from support import DEMO_MP4, EVERYTHING, PNG_1PX, ThreadServer, assert_error, claim, settings_for, stored_files, upload
 
 
 def xai_create(client: httpx.Client, **body: object) -> dict:  # type: ignore[type-arg]
@@ -180,7 +180,7 @@ def test_an_external_source_that_is_not_a_video_is_refused_at_creation(
         reply = client.post("/v1/videos/extensions", json={"prompt": "x", "video": {"url": image_host + path}})
         assert_error(reply, 400, code, "video.url")
         assert client.get("/health").json()["jobs"]["pending"] == 0
-        assert not any(p for p in server.settings.video_storage_path.rglob("*") if p.is_file())
+        assert not stored_files(server.settings.video_storage_path)
 
 
 def test_a_private_source_url_is_refused_by_default(client: httpx.Client, image_host: str) -> None:
@@ -232,7 +232,7 @@ def test_a_refused_request_fetches_nothing_and_leaves_nothing(tmp_path: Path, im
     with ThreadServer(settings) as server, server.client() as client:
         body = {"prompt": "x", "duration": 3, "video": {"url": image_host + "/clip.mp4"}}
         assert_error(client.post("/v1/videos/extensions", json=body), 400, "no_exact_match", "duration")
-        assert not any(p for p in server.settings.video_storage_path.rglob("*") if p.is_file())
+        assert not stored_files(server.settings.video_storage_path)
 
 
 def test_an_external_source_over_the_upload_limit_is_refused_and_removed(tmp_path: Path, image_host: str) -> None:
@@ -240,4 +240,4 @@ def test_an_external_source_over_the_upload_limit_is_refused_and_removed(tmp_pat
     with ThreadServer(settings) as server, server.client() as client:
         body = {"prompt": "x", "video": {"url": image_host + "/clip.mp4"}}
         assert_error(client.post("/v1/videos/edits", json=body), 400, "video_too_large", "video.url")
-        assert not any(p for p in server.settings.video_storage_path.rglob("*") if p.is_file())
+        assert not stored_files(server.settings.video_storage_path)

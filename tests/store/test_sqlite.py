@@ -38,9 +38,9 @@ def new(prompt: str = "p", image: InputImage | None = None, at: float = NOW) -> 
 class Harness:
     """Runs store calls on one event loop that lives for the test."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, *, exclusive: bool = True) -> None:
         self.loop = asyncio.new_event_loop()
-        self.store = SqliteJobStore(path)
+        self.store = SqliteJobStore(path, exclusive=exclusive)
         self.call(self.store.open())
 
     def call(self, coro: Coroutine[Any, Any, T]) -> T:
@@ -194,13 +194,13 @@ def test_listing_pages_backwards(h: Harness) -> None:
 def test_threads_never_claim_the_same_job(tmp_path: Path) -> None:
     """32 threads, each with its own store (own writer connection) on one database file."""
     path = tmp_path / "jobs.db"
-    seed = Harness(path)
+    seed = Harness(path, exclusive=False)
     created = {seed.call(seed.store.create(new(str(i)))).id for i in range(512)}
     claimed: list[str] = []
     lock = threading.Lock()
 
     def drain() -> None:
-        harness = Harness(path)
+        harness = Harness(path, exclusive=False)
         try:
             while got := harness.call(harness.store.claim(worker_id="t", lease_seconds=LEASE, now=NOW)):
                 with lock:

@@ -47,3 +47,16 @@ def test_release_of_a_waiting_registration_withdraws_it() -> None:
         assert d.waiting == 0
 
     asyncio.run(scenario())
+
+
+def test_close_wakes_every_waiter_and_says_so() -> None:
+    async def scenario() -> None:
+        d = Dispatcher()
+        waiters = [d.register() for _ in range(3)]
+        assert not d.closing
+        d.close()
+        assert d.closing
+        assert all(w.done() for w in waiters)
+        assert d.waiting == 0
+
+    asyncio.run(scenario())

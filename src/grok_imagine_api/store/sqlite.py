@@ -32,6 +32,7 @@ from ..domain.jobs import (
     check_worker_report,
     new_claim_token,
 )
+from ..files.lock import FileLock
 from .base import ACTIVITY_BUCKET, Activity, IdempotencyRecord
 from .queries import QUERIES
 from .schema import migrate
@@ -117,9 +118,12 @@ def needs_key(needs: list[str]) -> str:
 
 
 class SqliteJobStore:
-    def __init__(self, path: Path | str, *, checkpoint_seconds: float = 1.0) -> None:
+    def __init__(self, path: Path | str, *, checkpoint_seconds: float = 1.0, exclusive: bool = True) -> None:
+        """`exclusive`: while open, hold `{path}.lock` so that a second server cannot open the same database
+        (off only where one process opens the file many times on purpose)."""
         self.path = Path(path)
         self.checkpoint_seconds = checkpoint_seconds
+        self._data_lock = FileLock(self.path.with_name(self.path.name + ".lock"), self.path) if exclusive else None
         self._conn: sqlite3.Connection | None = None
         self._checkpointer: asyncio.Task[None] | None = None
         self._creations: list[tuple[NewJob, asyncio.Future[Job]]] = []
@@ -130,7 +134,15 @@ class SqliteJobStore:
     # -- plumbing ---------------------------------------------------------------------------
 
     async def open(self) -> None:
-        conn = await asyncio.to_thread(self._open_and_migrate)
+        if self._data_lock is not None:
+            # Before the database is opened: a server refused here has touched nothing.
+            await asyncio.to_thread(self._data_lock.acquire)
+        try:
+            conn = await asyncio.to_thread(self._open_and_migrate)
+        except BaseException:
+            if self._data_lock is not None:
+                self._data_lock.release()
+            raise
         # Checkpoints fsync; they run on their own connection in a thread, never inside a request.
         conn.execute("PRAGMA wal_autocheckpoint = 0")
         # Never wait for a lock on the event loop: when another process holds it, _retry sleeps instead.
@@ -153,7 +165,11 @@ class SqliteJobStore:
             if self._aside is not None:
                 self._aside.close()
                 self._aside = None
-        await asyncio.to_thread(self.checkpoint)
+        try:
+            await asyncio.to_thread(self.checkpoint)
+        finally:
+            if self._data_lock is not None:
+                self._data_lock.release()
 
     def _open_and_migrate(self) -> sqlite3.Connection:
         conn = connect(self.path)
@@ -341,6 +357,7 @@ class SqliteJobStore:
         ascending: bool = False,
         owner: str | None = None,
         text: str | None = None,
+        cancelled: bool | None = None,
     ) -> list[Job]:
         conditions = ["deleted_at IS NULL"]
         params: dict[str, Any] = {"limit": limit}
@@ -357,6 +374,10 @@ class SqliteJobStore:
         if status is not None:
             conditions.append("status = :status")
             params["status"] = status.value
+        if cancelled:
+            conditions.append("status = 'failed' AND error_code = 'cancelled'")
+        elif cancelled is not None:
+            conditions.append("error_code IS NOT 'cancelled'")
         if before_seq is not None:
             conditions.append("seq < :before")
             params["before"] = before_seq
@@ -597,3 +618,6 @@ class SqliteJobStore:
             return {JobStatus(row["status"]): row["n"] for row in conn.execute(QUERIES["count_jobs"])}
 
         return await self._run_read(read)
+
+    async def count_cancelled(self) -> int:
+        return await self._run_read(lambda conn: int(conn.execute(QUERIES["count_cancelled"]).fetchone()[0]))
