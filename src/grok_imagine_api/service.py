@@ -14,7 +14,7 @@ from typing import Any
 from .clock import Clock
 from .config import Settings
 from .domain.abilities import DEFAULT_ABILITIES, Abilities, kind_needs, option_needs, waiting_reason
-from .domain.errors import Conflict, InvalidRequest, NotFound
+from .domain.errors import Conflict, InvalidRequest, InvalidVideo, NotFound
 from .domain.images import decode_image
 from .domain.jobs import (
     Claim,
@@ -108,10 +108,12 @@ class JobService:
         self.clock = clock
         self.settings = settings
         self.dispatcher = dispatcher or Dispatcher()
-        self.workers = workers or WorkerRegistry(settings.worker_seen_seconds)
+        self.workers = workers or WorkerRegistry.for_settings(settings)
         self.metrics = metrics or Metrics()
         self._background: set[asyncio.Future[None]] = set()
         self._completions = KeyedLock()
+        self._thumbnails = KeyedLock()
+        self.metrics.watch_storage(storage)
         # Bumped by every change to a job this process makes: the dashboard refreshes when it moves.
         self.version = 0
         self._activity: ActivitySnapshot | None = None
@@ -199,7 +201,7 @@ class JobService:
                 upload,
                 param=param,
                 max_bytes=self.settings.max_upload_bytes,
-                fetch_seconds=self.settings.image_fetch_timeout_seconds,
+                fetch_seconds=self.settings.video_fetch_timeout_seconds,
                 allow_private=self.settings.allow_private_urls,
             )
         except BaseException:
@@ -228,8 +230,8 @@ class JobService:
                 allow_private=self.settings.allow_private_urls,
             )
         if len(image) > LARGE_IMAGE_CHARS:
-            return await asyncio.to_thread(decode_image, image, max_bytes=self.settings.max_image_bytes)
-        return decode_image(image, max_bytes=self.settings.max_image_bytes)
+            return await asyncio.to_thread(decode_image, image, max_bytes=self.settings.max_image_bytes, param=param)
+        return decode_image(image, max_bytes=self.settings.max_image_bytes, param=param)
 
     async def get(self, job_id: str, *, viewer: str | None = None, param: str = "job_id") -> Job:
         """The job, if `viewer` may see it (None: anyone) and it was not deleted."""
@@ -246,6 +248,7 @@ class JobService:
         cursor: str | None,
         viewer: str | None = None,
         text: str | None = None,
+        cancelled: bool | None = None,
     ) -> Page:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", param="limit")
@@ -253,7 +256,12 @@ class JobService:
             raise InvalidRequest(f"q must be at most {MAX_SEARCH_CHARS} characters", param="q")
         before = decode_cursor(cursor) if cursor else None
         jobs = await self.store.list_jobs(
-            status=status, limit=limit + 1, before_seq=before, owner=viewer, text=text.strip() if text else None
+            status=status,
+            limit=limit + 1,
+            before_seq=before,
+            owner=viewer,
+            text=text.strip() if text else None,
+            cancelled=cancelled,
         )
         if len(jobs) > limit:
             jobs = jobs[:limit]
@@ -326,6 +334,15 @@ class JobService:
             )
         )
 
+    async def state_counts(self) -> dict[str, int]:
+        """Jobs per state, with the cancelled ones (failed, code `cancelled`) apart from the other failed ones."""
+        counts = await self.store.counts()
+        cancelled = await self.store.count_cancelled()
+        states = {status.value: counts.get(status, 0) for status in JobStatus}
+        states[JobStatus.FAILED.value] -= cancelled
+        states["cancelled"] = cancelled
+        return states
+
     async def activity(self) -> ActivitySnapshot:
         """Jobs per hour over the last ACTIVITY_HOURS and timings of recent completions, shared by all viewers."""
         now = self.clock.now()
@@ -341,14 +358,21 @@ class JobService:
         return self._activity
 
     async def thumbnail(self, job: Job) -> str | None:
-        """Path of the job's JPEG thumbnail, made from its video on first use."""
+        """Path of the job's JPEG thumbnail, made from its video on first use (by one request: the others
+        asking meanwhile wait for it)."""
         video = self.storage.path_for(job.id) if job.has_video else None
         if video is None:
             return None
         target = self.storage.thumbnail_target(job.id)
-        if not target.exists() and not await asyncio.to_thread(media.thumbnail, video, target):
-            return None
-        return str(target)
+        if target.exists():
+            return str(target)
+        async with self._thumbnails.hold(job.id):
+            if target.exists():
+                return str(target)
+            jpeg = await asyncio.to_thread(media.thumbnail, video)
+            if jpeg is None:
+                return None
+            return str(await asyncio.to_thread(self.storage.save_thumbnail, job.id, jpeg))
 
     def video_path(self, job: Job) -> str | None:
         path = self.storage.path_for(job.id) if job.has_video else None
@@ -374,11 +398,13 @@ class JobService:
     async def _poll(self, worker_id: str, wait: float) -> Claim | None:
         deadline = time.monotonic() + min(wait, self.settings.max_poll_wait_seconds)
         while True:
+            if self.dispatcher.closing:
+                return None  # the server is stopping: no job now, rather than at the end of the wait
             wake = self.dispatcher.register() if wait > 0 else None
             try:
                 claim = await self._claim(worker_id)
                 if claim is not None:
-                    self.workers.claimed(worker_id, claim.job.id, self.clock.now())
+                    self.workers.claimed(worker_id, claim.job.id, self.clock.now(), owner=claim.job.owner)
                     self.metrics.claimed(claim.job)
                     self._changed()
                     return claim
@@ -461,11 +487,20 @@ class JobService:
 
         Completions of one job are serialized, so only a report that still holds the lease ever
         replaces `{job_id}.mp4`, and the file is in place before any reader can see `completed`.
+        A file that cannot be read as a video is refused (415 `invalid_video`) and a full disk answers 507: either
+        way nothing is kept and the job stays as it was, for the worker to upload again under its lease.
         A video that is not what the job promised is marked so; under OPTION_MATCHING=strict it fails the job."""
         await asyncio.to_thread(upload.finish)
         produced = await asyncio.to_thread(media.probe, upload.path)
         async with self._completions.hold(job_id):
-            job = await self.check_report(job_id, claim_token)
+            job = await self.check_report(job_id, claim_token)  # a lost lease says so before the video's faults
+            if produced is None:
+                await asyncio.to_thread(upload.discard)
+                log.warning("job %s: refused an upload of %d bytes that is not a readable video", job_id, upload.size)
+                raise InvalidVideo(
+                    "The upload cannot be read as a video: no decodable video stream with a length",
+                    param="video",
+                )
             mismatch = check_output(job, produced) or None
             if mismatch and self.settings.option_matching == "strict":
                 return await self._refuse_output(job, claim_token, upload, produced, mismatch)
@@ -535,7 +570,9 @@ class JobService:
         return job
 
     def _worker_failed(self, job: Job) -> None:
-        error = WorkerError(job.id, job.error_code or "worker_error", job.error or "", job.completed_at or 0.0)
+        error = WorkerError(
+            job.id, job.error_code or "worker_error", job.error or "", job.completed_at or 0.0, owner=job.owner
+        )
         self.workers.failed(job.worker_id, job.id, error)
 
     # -- maintenance ------------------------------------------------------------------------
@@ -589,7 +626,8 @@ class JobService:
                 return expired
 
     async def sweep_orphans(self) -> int:
-        """Remove temp uploads and files no job needs any more (left by a crash, expiry or deletion)."""
+        """Remove temp files (uploads, thumbnails) and files no job needs any more (left by a crash, expiry or
+        deletion)."""
         removed = await asyncio.to_thread(self.storage.sweep_temp)
         on_disk = await asyncio.to_thread(self.storage.file_ids)
         for start in range(0, len(on_disk), 500):

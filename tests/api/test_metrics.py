@@ -92,7 +92,7 @@ def test_queue_depth_and_workers_are_read_at_scrape_time(server: ThreadServer, c
     assert value(samples, "grok_imagine_queue_depth", state="processing") == 1
     assert value(samples, "grok_imagine_workers_online") == 1
     assert value(samples, "grok_imagine_workers_busy") == 1
-    server.clock.advance(server.settings.worker_seen_seconds + 1)
+    server.clock.advance(server.settings.job_timeout_seconds + 1)  # a busy worker is online within its lease
     samples = scrape(client)
     assert value(samples, "grok_imagine_workers_online") == 0
     assert value(samples, "grok_imagine_workers_busy") == 0

@@ -1,13 +1,32 @@
 from __future__ import annotations
 
 import base64
+import json
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from grok_imagine_api import __version__
-from support import PNG_1PX, ThreadServer, assert_error, claim, create_job, upload, wait_until
+from support import (
+    PNG_1PX,
+    ThreadServer,
+    assert_error,
+    bearer,
+    claim,
+    create_job,
+    settings_for,
+    upload,
+    wait_until,
+)
+
+ALICE = "sk-alice-monitoring"
+BOB = "sk-bob-monitoring"
+WORKER = "wt-monitoring"
 
 
 @pytest.mark.parametrize("path", ["/", "/health"])
@@ -19,9 +38,10 @@ def test_health_reports_counts_and_workers(client: httpx.Client, path: str) -> N
     assert body["status"] == "ok"
     assert body["version"] == __version__
     assert body["jobs"] == {"pending": 1, "processing": 1, "completed": 0, "failed": 0}
-    assert body["workers"]["recent"] == 1
+    assert (body["workers"]["online"], body["workers"]["recent"]) == (1, 1)
     worker = body["workers"]["list"][0]
     assert worker["client_id"] == "chrome-1"
+    assert worker["state"] == "busy"
     assert worker["jobs_claimed"] == 1
     assert worker["current_job_id"]
 
@@ -119,7 +139,7 @@ def test_stats_counts_jobs_per_hour_and_median_timings(client: httpx.Client, ser
     client.post("/extension/error", json={"job_id": failing["id"], "claim_token": lease["claim_token"], "error": "x"})
     create_job(client)
     stats = client.get("/stats").json()
-    assert stats["jobs"] == {"pending": 1, "processing": 0, "completed": 2, "failed": 1}
+    assert stats["jobs"] == {"pending": 1, "processing": 0, "completed": 2, "failed": 1, "cancelled": 0}
     assert stats["median_queue_wait_seconds"] == 15
     assert stats["median_generation_seconds"] == 40
     assert stats["timing_sample"] == 2
@@ -204,3 +224,177 @@ def test_a_new_hour_starts_a_new_bar_at_once(client: httpx.Client, server: Threa
     after = client.get("/stats").json()["per_hour"]
     assert after[-1]["created"] == 0
     assert after[-2] == before[-1]
+
+
+def test_cancelled_jobs_are_a_state_of_their_own_in_counts_and_listings(client: httpx.Client) -> None:
+    failing = create_job(client, "fails")
+    lease = claim(client)
+    client.post("/extension/error", json={"job_id": failing["id"], "claim_token": lease["claim_token"], "error": "x"})
+    stopped = create_job(client, "cancelled")
+    assert client.post(f"/jobs/{stopped['id']}/cancel").status_code == 200
+    create_job(client, "still queued")
+    assert client.get("/stats").json()["jobs"] == {
+        "pending": 1,
+        "processing": 0,
+        "completed": 0,
+        "failed": 1,
+        "cancelled": 1,
+    }
+    # /health keeps the job's own `status`: a cancelled job is failed there.
+    assert client.get("/health").json()["jobs"]["failed"] == 2
+
+    def listed(status: str) -> list[str]:
+        return [job["id"] for job in client.get("/jobs", params={"status": status}).json()["data"]]
+
+    assert listed("failed") == [failing["id"]]
+    assert listed("cancelled") == [stopped["id"]]
+    assert len(listed("")) == 3
+    assert_error(client.get("/jobs", params={"status": "canceled"}), 400, param="status")
+
+
+# -- online ------------------------------------------------------------------------------------
+# Online: inside a long poll, or last contact within MAX_POLL_WAIT_SECONDS + 10 s, or, holding a job, within
+# its lease (JOB_TIMEOUT_SECONDS). Listed on /workers until WORKER_SEEN_SECONDS after the last contact.
+
+
+def online_counts(client: httpx.Client) -> tuple[int, int, int]:
+    stats = client.get("/stats").json()["workers"]
+    metrics = client.get("/metrics").text
+    gauge = next(line for line in metrics.splitlines() if line.startswith("grok_imagine_workers_online "))
+    return stats["online"], client.get("/health").json()["workers"]["online"], int(float(gauge.split()[1]))
+
+
+def test_a_worker_that_stopped_polling_goes_offline_after_the_poll_interval(
+    client: httpx.Client, server: ThreadServer
+) -> None:
+    assert client.get("/extension/poll", params={"client_id": "gone"}).status_code == 204
+    assert online_counts(client) == (1, 1, 1)
+    window = server.settings.max_poll_wait_seconds + 10
+    server.clock.advance(window)
+    assert online_counts(client) == (1, 1, 1)
+    server.clock.advance(1)
+    assert online_counts(client) == (0, 0, 0)
+    # Still listed, marked offline, until WORKER_SEEN_SECONDS have passed.
+    listing = client.get("/workers").json()
+    assert listing["online_within_seconds"] == {"idle": window, "busy": server.settings.job_timeout_seconds}
+    [worker] = listing["data"]
+    assert (worker["client_id"], worker["state"], worker["online"]) == ("gone", "offline", False)
+    stats = client.get("/stats").json()["workers"]
+    assert stats == {"online": 0, "busy": 0, "waiting": 0, "offline": 1}
+    server.clock.advance(server.settings.worker_seen_seconds)
+    assert client.get("/workers").json()["data"] == []
+    assert client.get("/stats").json()["workers"]["offline"] == 0
+
+
+def test_a_worker_holding_a_job_stays_online_within_its_lease(client: httpx.Client, server: ThreadServer) -> None:
+    job = create_job(client)
+    lease = claim(client, client_id="slow")
+    lease_seconds = server.settings.job_timeout_seconds
+    server.clock.advance(lease_seconds - 1)  # longer than WORKER_SEEN_SECONDS, too: not forgotten either
+    worker = client.get("/workers").json()["data"][0]
+    assert (worker["state"], worker["online"], worker["current_job_id"]) == ("busy", True, job["id"])
+    progress = {"job_id": job["id"], "claim_token": lease["claim_token"], "progress": 50}
+    assert client.post("/extension/progress", json=progress).status_code == 200  # renews the lease
+    server.clock.advance(lease_seconds)
+    assert online_counts(client) == (1, 1, 1)
+    server.clock.advance(1)
+    assert online_counts(client) == (0, 0, 0)
+    assert client.get("/workers").json()["data"] == []  # offline, and last seen before WORKER_SEEN_SECONDS
+
+
+def test_a_worker_inside_a_long_poll_is_online_however_long_ago_it_called(server: ThreadServer) -> None:
+    with server.client() as waiting, server.client() as watcher, ThreadPoolExecutor(1) as pool:
+        poll = pool.submit(waiting.get, "/extension/poll", params={"client_id": "patient", "wait": 10})
+        wait_until(lambda: watcher.get("/stats").json()["workers"]["waiting"] == 1)
+        server.clock.advance(3600)
+        assert online_counts(watcher) == (1, 1, 1)
+        create_job(watcher)
+        assert poll.result(timeout=10).status_code == 200
+
+
+# -- each key sees its own jobs ------------------------------------------------------------------
+
+
+@dataclass
+class Keyed:
+    server: ThreadServer
+    anon: httpx.Client
+    alice: httpx.Client
+    bob: httpx.Client
+    worker: httpx.Client
+    alice_job: str
+    bob_job: str
+
+
+@pytest.fixture
+def keyed(tmp_path: Path) -> Iterator[Keyed]:
+    """Alice's job held by worker w-alice at 42 %; Bob's job failed on worker w-bob, with a message."""
+    settings = settings_for(tmp_path, api_keys=[ALICE, BOB], worker_token=WORKER)
+    with (
+        ThreadServer(settings) as server,
+        server.client() as anon,
+        server.client(headers=bearer(ALICE)) as alice,
+        server.client(headers=bearer(BOB)) as bob,
+        server.client(headers=bearer(WORKER)) as worker,
+    ):
+        bob_job = create_job(bob, "Bob's secret project")["id"]
+        lease = claim(worker, client_id="w-bob")
+        report = {"job_id": bob_job, "claim_token": lease["claim_token"], "code": "moderated"}
+        worker.post("/extension/error", json={**report, "error": "Bob's prompt was moderated"})
+        alice_job = create_job(alice, "Alice's project")["id"]
+        lease = claim(worker, client_id="w-alice")
+        report = {"job_id": alice_job, "claim_token": lease["claim_token"], "progress": 42}
+        assert worker.post("/extension/progress", json=report).status_code == 200
+        yield Keyed(server, anon, alice, bob, worker, alice_job, bob_job)
+
+
+def by_name(listing: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {worker["client_id"]: worker for worker in listing["data"]}
+
+
+def test_workers_show_each_key_only_its_own_jobs(keyed: Keyed) -> None:
+    seen_by_alice = by_name(keyed.alice.get("/workers").json())
+    mine, theirs = seen_by_alice["w-alice"], seen_by_alice["w-bob"]
+    assert (mine["state"], mine["current_job_id"], mine["current_job_progress"]) == ("busy", keyed.alice_job, 42)
+    assert (theirs["state"], theirs["current_job_id"], theirs["jobs_failed"]) == ("idle", None, 1)
+    assert theirs["recent_errors"] == [
+        {"job_id": None, "code": "moderated", "message": None, "at": theirs["recent_errors"][0]["at"]}
+    ]
+
+    seen_by_bob = by_name(keyed.bob.get("/workers").json())
+    busy = seen_by_bob["w-alice"]
+    assert (busy["state"], busy["current_job_id"], busy["current_job_progress"]) == ("busy", None, None)
+    assert busy["jobs_claimed"] == 1
+    [error] = seen_by_bob["w-bob"]["recent_errors"]
+    assert (error["job_id"], error["message"]) == (keyed.bob_job, "Bob's prompt was moderated")
+
+    for http, other in ((keyed.alice, keyed.bob_job), (keyed.bob, keyed.alice_job)):
+        text = http.get("/workers").text + http.get("/stats").text + http.get("/health").text
+        assert other not in text
+
+
+def test_health_without_a_key_gives_counts_only(keyed: Keyed) -> None:
+    refused: list[dict[str, str]] = [{}, bearer("sk-wrong"), bearer(WORKER)]
+    for headers in refused:
+        reply = keyed.anon.get("/health", headers=headers)
+        assert reply.status_code == 200
+        body = reply.json()
+        assert body["jobs"] == {"pending": 0, "processing": 1, "completed": 0, "failed": 1}
+        assert body["workers"] == {"online": 2, "recent": 2, "waiting": 0, "seen_within_seconds": 120.0}
+        for secret in ("w-alice", "w-bob", keyed.alice_job, keyed.bob_job):
+            assert secret not in reply.text
+
+    listed = {w["client_id"]: w for w in keyed.alice.get("/health").json()["workers"]["list"]}
+    assert (listed["w-alice"]["current_job_id"], listed["w-bob"]["current_job_id"]) == (keyed.alice_job, None)
+    listed = {w["client_id"]: w for w in keyed.bob.get("/health").json()["workers"]["list"]}
+    assert listed["w-alice"]["current_job_id"] is None
+    assert listed["w-alice"]["state"] == "busy"
+
+
+def test_an_open_server_shows_every_job_on_workers(client: httpx.Client) -> None:
+    job = create_job(client)
+    lease = claim(client, client_id="w-open")
+    client.post("/extension/error", json={"job_id": job["id"], "claim_token": lease["claim_token"], "error": "boom"})
+    [error] = client.get("/workers").json()["data"][0]["recent_errors"]
+    assert (error["job_id"], error["message"]) == (job["id"], "boom")
+    assert json.dumps(client.get("/health").json()).count("w-open") == 1

@@ -436,3 +436,139 @@ def test_the_form_offers_every_accepted_length_and_ratio(tab: Tab) -> None:
     assert sorted(ratios.evaluate_all("options => options.map((o) => o.value)")) == sorted(
         ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"]
     )
+
+
+def test_a_killed_worker_goes_offline_and_the_overview_says_so(chromium: Browser, tmp_path: Path) -> None:
+    # Long polls of at most 1 s: a worker is online within 1 s + 10 s of its last contact when not in a poll.
+    with process_server(tmp_path, env={"MAX_POLL_WAIT_SECONDS": "1"}) as srv:
+        for tab in open_tab(chromium, srv.url):
+            with demo_worker(srv.url):
+                page = tab.open("/dashboard")
+                workers = page.locator('[data-card="workers"]')
+                expect(workers.locator(".value")).to_have_text("1")
+                expect(workers.locator(".label")).to_have_text("worker online")
+            expect(workers.locator(".value")).to_have_text("0", timeout=30_000)
+            expect(workers.locator(".label")).to_have_text("workers online")
+            expect(workers.locator(".detail")).to_have_text("0 busy · 0 waiting · 1 offline")
+
+            page.get_by_role("link", name="Workers").click()
+            demo = page.locator('[data-worker="demo-worker"]')
+            expect(demo.locator(".badge")).to_have_text("offline")
+            expect(demo.locator(".current")).to_contain_text("Offline: last contact")
+            expect(page.locator("main > p.muted")).to_contain_text("in contact within the last 11 s (300 s while")
+            tab.shot("workers-offline")
+
+
+def test_completed_jobs_show_done_and_cancelled_jobs_are_a_state_of_their_own(tab: Tab, api: httpx.Client) -> None:
+    done = create_job(api, "finished")
+    lease = api.get("/extension/poll", params={"client_id": "by-hand"}).json()
+    assert upload(api, done["id"], DEMO_MP4, lease["claim_token"]).status_code == 200
+    failed = create_job(api, "moderated")
+    lease = api.get("/extension/poll", params={"client_id": "by-hand"}).json()
+    api.post("/extension/error", json={"job_id": failed["id"], "claim_token": lease["claim_token"], "error": "No"})
+    cancelled = create_job(api, "changed my mind")
+    assert api.post(f"/jobs/{cancelled['id']}/cancel").status_code == 200
+    create_job(api, "still queued")
+
+    page = tab.open("/dashboard")
+    finished = page.locator(f'tr[data-job="{done["id"]}"] td').nth(2)
+    expect(finished.locator(".progress")).to_have_text("done")  # not the video's length, "6.0 s"
+    expect(finished.locator(".progress")).to_have_attribute("aria-valuenow", "100")
+    for state, count in (("all", "4"), ("pending", "1"), ("completed", "1"), ("failed", "1"), ("cancelled", "1")):
+        expect(page.locator(f'[data-count="{state}"]')).to_have_text(count)
+    expect(page.locator('[data-card="cancelled"] .value')).to_have_text("1")
+    expect(page.locator('[data-card="failed"] .value')).to_have_text("1")
+    hour = page.locator('[data-card="hour"]')
+    expect(hour.locator(".label")).to_have_text(re.compile(r"^completed since \d{1,2}:00$"))
+    expect(hour.locator(".detail")).to_have_text(
+        re.compile(r"^\d+ created · \d+ failed or cancelled since \d{1,2}:00$")
+    )
+    tab.shot("jobs-states")
+
+    rows = page.locator("table.jobs tbody tr")
+    page.get_by_role("button", name=re.compile("^cancelled")).click()
+    expect(rows).to_have_count(1)
+    expect(rows.first.locator(".badge")).to_have_text("cancelled")
+    expect(page).to_have_url(re.compile(r"\?status=cancelled$"))
+    page.get_by_role("button", name=re.compile("^failed")).click()
+    expect(rows).to_have_count(1)
+    expect(rows.first).to_have_attribute("data-job", failed["id"])
+
+
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: everything after it, to the end of its paragraph, is laid out backwards
+
+
+def test_right_to_left_overrides_in_user_text_stay_inside_it(tab: Tab, api: httpx.Client) -> None:
+    job = create_job(api, f"{RLO}a prompt written backwards")
+    lease = api.get("/extension/poll", params={"client_id": f"{RLO}worker"}).json()
+    report = {"job_id": job["id"], "claim_token": lease["claim_token"], "code": "moderated"}
+    api.post("/extension/error", json={**report, "error": f"{RLO}bad news"})
+
+    def isolated(locator: Any) -> None:
+        expect(locator).to_have_count(1)
+        # Retried, not read once: the page re-renders as it refreshes, and a detached element has no style.
+        expect(locator).to_have_css("unicode-bidi", "isolate")
+
+    def left_of(first: Any, then: Any) -> None:
+        """`then` is laid out after `first`, left to right, as it was written."""
+        a, b = first.bounding_box(), then.bounding_box()
+        assert a is not None and b is not None
+        assert a["x"] + a["width"] <= b["x"] + 1, (a, b)
+
+    page = tab.open("/dashboard")
+    row = page.locator(f'tr[data-job="{job["id"]}"]')
+    isolated(row.locator("td.prompt bdi"))
+    isolated(row.locator("td").nth(5).locator("bdi"))
+
+    page.get_by_role("link", name="a prompt written backwards").click()
+    isolated(page.locator("h1 bdi"))
+    error = page.locator(".facts dd").filter(has_text="bad news")
+    isolated(error.locator("bdi"))
+
+    page.get_by_role("link", name="Workers").click()
+    worker = page.locator(".worker")
+    isolated(worker.locator("h2 bdi"))
+    item = worker.locator(".errors li")
+    isolated(item.locator("bdi"))
+    # What follows the message (when, and the link to the job) stays after it, in order.
+    left_of(item.locator("code"), item.locator("bdi"))
+    left_of(item.locator("bdi"), item.get_by_role("link", name="job"))
+    tab.shot("bidi")
+
+
+def test_each_key_sees_its_own_jobs_on_the_workers_page(chromium: Browser, tmp_path: Path) -> None:
+    with process_server(tmp_path, env={"API_KEYS": "sk-alice,sk-bob"}) as srv:
+        with httpx.Client(base_url=srv.url, headers=bearer("sk-alice"), timeout=30) as alice:
+            held = create_job(alice, "Alice's held job")
+            lease = alice.get("/extension/poll", params={"client_id": "w-held"}).json()
+            report = {"job_id": held["id"], "claim_token": lease["claim_token"], "progress": 30}
+            assert alice.post("/extension/progress", json=report).status_code == 200
+            failed = create_job(alice, "Alice's failed job")
+            lease = alice.get("/extension/poll", params={"client_id": "w-failed"}).json()
+            report = {"job_id": failed["id"], "claim_token": lease["claim_token"], "code": "moderated"}
+            alice.post("/extension/error", json={**report, "error": "Alice's secret was moderated"})
+
+        def workers_page(key: str) -> Iterator[Page]:
+            for tab in open_tab(chromium, srv.url):
+                tab.page.add_init_script(f"localStorage.setItem('grok-imagine-api.key', '{key}')")
+                yield tab.open("/dashboard/workers")
+                tab.shot(f"workers-seen-by-{key}")
+
+        for page in workers_page("sk-bob"):
+            busy = page.locator('[data-worker="w-held"]')
+            expect(busy.locator(".badge")).to_have_text("busy")
+            expect(busy.locator(".current")).to_have_text("Working on another key's job")
+            expect(busy.locator(".progress")).to_have_count(0)
+            errors = page.locator('[data-worker="w-failed"] .errors li')
+            expect(errors).to_have_text(re.compile(r"^moderated on another key's job · "))
+            expect(page.locator("main")).not_to_contain_text(held["id"])
+            expect(page.locator("main")).not_to_contain_text(failed["id"])
+            expect(page.locator("main")).not_to_contain_text("secret")
+
+        for page in workers_page("sk-alice"):
+            busy = page.locator('[data-worker="w-held"]')
+            expect(busy.locator(".current")).to_contain_text(f"Working on {held['id']}")
+            expect(busy.locator(".progress")).to_contain_text("30%")
+            errors = page.locator('[data-worker="w-failed"] .errors li')
+            expect(errors).to_contain_text("moderated Alice's secret was moderated")
+            expect(errors.get_by_role("link", name="job")).to_have_attribute("href", f"/dashboard/jobs/{failed['id']}")

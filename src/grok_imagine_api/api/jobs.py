@@ -8,11 +8,16 @@ from fastapi import APIRouter, Query, Request, Response
 
 from ..domain.errors import InvalidRequest, NotFound
 from ..domain.jobs import Job, JobStatus
+from ..service import MAX_LIST_LIMIT, MAX_SEARCH_CHARS
 from .auth import Viewer
 from .common import log_info, service
+from .openapi import answers, files
+from .schemas.jobs import JobDetail, JobList
 from .seed.responses import seed_job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
+
+CURSOR = {"pattern": "^(c[0-9]{1,18})?$"}  # what service.encode_cursor hands out
 
 
 def job_detail(request: Request, job: Job) -> dict[str, Any]:
@@ -42,21 +47,34 @@ def job_detail(request: Request, job: Job) -> dict[str, Any]:
     }
 
 
-@router.get("", summary="List jobs, newest first")
+@router.get("", summary="List jobs, newest first", response_model=None, responses=answers(JobList, 400, 401, 503))
 async def list_jobs(
     request: Request,
     viewer: Viewer,
-    status: str | None = Query(None, description="pending, processing, completed or failed; empty for all"),
-    q: str | None = Query(None, description="text in the prompt (any case), or an exact job id"),
-    limit: int = Query(100),
-    cursor: str | None = None,
+    status: str | None = Query(
+        None,
+        description="pending, processing, completed, failed (other than cancelled) or cancelled; empty for all",
+        json_schema_extra={"enum": ["", *(state.value for state in JobStatus), "cancelled"]},
+    ),
+    q: str | None = Query(
+        None,
+        description="text in the prompt (any case), or an exact job id",
+        json_schema_extra={"maxLength": MAX_SEARCH_CHARS},
+    ),
+    # The service checks these; the schema only tells.
+    limit: int = Query(100, json_schema_extra={"minimum": 1, "maximum": MAX_LIST_LIMIT}),
+    cursor: str | None = Query(None, description="next_cursor of the page before", json_schema_extra=CURSOR),
 ) -> dict[str, Any]:
+    # Cancelled jobs are failed ones (code `cancelled`) to the API, but a state of their own in a listing.
+    cancelled = {"cancelled": True, "failed": False}.get(status or "")
     try:
-        wanted = JobStatus(status) if status else None
+        wanted = JobStatus("failed" if cancelled else status) if status else None
     except ValueError:
-        states = ", ".join(s.value for s in JobStatus)
+        states = ", ".join([*(s.value for s in JobStatus), "cancelled"])
         raise InvalidRequest(f"Unknown status {status!r}; use one of {states}", param="status") from None
-    page = await service(request).list_jobs(status=wanted, limit=limit, cursor=cursor, viewer=viewer, text=q or None)
+    page = await service(request).list_jobs(
+        status=wanted, limit=limit, cursor=cursor, viewer=viewer, text=q or None, cancelled=cancelled
+    )
     return {
         "object": "list",
         "data": [job_detail(request, job) for job in page.jobs],
@@ -65,13 +83,23 @@ async def list_jobs(
     }
 
 
-@router.get("/{job_id}", summary="One job with everything known about it")
+@router.get(
+    "/{job_id}",
+    summary="One job with everything known about it",
+    response_model=None,
+    responses=answers(JobDetail, 401, 404, 503),
+)
 async def get_job(request: Request, job_id: str, viewer: Viewer) -> dict[str, Any]:
     log_info(request, job_id=job_id)
     return job_detail(request, await service(request).get(job_id, viewer=viewer))
 
 
-@router.get("/{job_id}/image", summary="The job's input image")
+@router.get(
+    "/{job_id}/image",
+    summary="The job's input image",
+    response_class=Response,
+    responses=answers(files("image/png", "image/jpeg", "image/webp"), 401, 404, 503),
+)
 async def get_image(request: Request, job_id: str, viewer: Viewer) -> Response:
     svc = service(request)
     job = await svc.get(job_id, viewer=viewer)
@@ -81,7 +109,12 @@ async def get_image(request: Request, job_id: str, viewer: Viewer) -> Response:
     return Response(image.data, media_type=image.mime, headers={"Cache-Control": "private, max-age=86400"})
 
 
-@router.post("/{job_id}/cancel", summary="Cancel a queued or running job, keeping it listed")
+@router.post(
+    "/{job_id}/cancel",
+    summary="Cancel a queued or running job, keeping it listed",
+    response_model=None,
+    responses=answers(JobDetail, 401, 404, 409, 413, 503, notes={409: "The job already completed or failed"}),
+)
 async def cancel_job(request: Request, job_id: str, viewer: Viewer) -> dict[str, Any]:
     log_info(request, job_id=job_id)
     job = await service(request).cancel(job_id, viewer=viewer)
@@ -89,7 +122,13 @@ async def cancel_job(request: Request, job_id: str, viewer: Viewer) -> dict[str,
     return job_detail(request, job)
 
 
-@router.post("/{job_id}/rerun", status_code=201, summary="Queue a new job with the same prompt, options and image")
+@router.post(
+    "/{job_id}/rerun",
+    status_code=201,
+    summary="Queue a new job with the same prompt, options and image",
+    response_model=None,
+    responses=answers(JobDetail, 400, 401, 404, 413, 503, status=201),
+)
 async def rerun_job(request: Request, job_id: str, viewer: Viewer) -> dict[str, Any]:
     log_info(request, job_id=job_id)
     job = await service(request).run_again(job_id, viewer=viewer)

@@ -2,7 +2,8 @@
 // Every piece of text from the server goes into the page through textContent (see h()), never as HTML.
 
 const KEY_STORAGE = "grok-imagine-api.key";
-const STATES = ["pending", "processing", "completed", "failed"];
+// The listing's states: cancelled jobs (failed, code `cancelled`, to the API) are a state of their own here.
+const STATES = ["pending", "processing", "completed", "failed", "cancelled"];
 // What the server accepts (domain/abilities.py ACCEPTED_ASPECT_RATIOS, domain/options.py GENERATION_SECONDS);
 // what a worker cannot make exactly becomes the nearest it can, and the job page shows what was made of it.
 const ASPECTS = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3"];
@@ -50,6 +51,12 @@ function put(node, ...children) {
 
 function link(path, ...children) {
   return h("a", { href: path, "data-nav": true }, ...children);
+}
+
+// Text someone else wrote (a prompt, a worker's name or error message, a model name) goes in a bidi isolate:
+// a right-to-left override (U+202E) or an Arabic prompt reorders its own characters, never the text around it.
+function userText(text) {
+  return h("bdi", {}, text);
 }
 
 // ---- formatting ---------------------------------------------------------------------------
@@ -380,39 +387,44 @@ function jobsPage() {
             : h("span", { class: "muted" }, "queued")
           : job.status === "failed"
             ? h("span", { class: "muted", title: job.error || "" }, job.error_code || "failed")
-            : h("span", { class: "muted" }, job.produced?.seconds ? duration(job.produced.seconds) : "done");
+            : Object.assign(progressBar(100, "done"), { className: "progress done" });
     return h(
       "tr",
       { dataset: { job: job.id } },
       h("td", {}, badge(job)),
-      h("td", { class: "prompt" }, link(`/dashboard/jobs/${encodeURIComponent(job.id)}`, job.prompt)),
+      h("td", { class: "prompt" }, link(`/dashboard/jobs/${encodeURIComponent(job.id)}`, userText(job.prompt))),
       h("td", {}, progress),
       h("td", { class: "muted" }, optionsText(job.options), job.has_image ? " · image" : ""),
       h("td", { class: "muted", title: when(job.created) }, ago(job.created)),
-      h("td", { class: "muted mono" }, job.worker_id || ""),
+      h("td", { class: "muted mono" }, job.worker_id ? userText(job.worker_id) : ""),
     );
   }
 
   function drawStats(stats) {
     const jobs = stats.jobs;
     const hour = stats.per_hour[stats.per_hour.length - 1] || { created: 0, completed: 0, failed: 0 };
-    const card = (label, value, detail, cls = "") => h("div", { class: `card ${cls}` }, h("div", { class: "value" }, value), h("div", { class: "label" }, label), detail ? h("div", { class: "detail muted" }, detail) : null);
+    const card = (name, label, value, detail, cls = name) => h("div", { class: `card ${cls}`, dataset: { card: name } }, h("div", { class: "value" }, value), h("div", { class: "label" }, label), detail ? h("div", { class: "detail muted" }, detail) : null);
+    const workers = stats.workers;
+    // The last bar of the chart: the clock hour now running, not the last 60 minutes.
+    const since = `${new Date(hour.start * 1000).getHours()}:00`;
     put(cards, 
-      card("queued", jobs.pending, null, "pending"),
-      card("processing", jobs.processing, null, "processing"),
-      card("completed", jobs.completed, null, "completed"),
-      card("failed", jobs.failed, null, "failed"),
-      card("workers online", stats.workers.online, `${stats.workers.busy} busy · ${stats.workers.waiting} waiting`),
-      card("median queue wait", duration(stats.median_queue_wait_seconds), `last ${stats.timing_sample} completed`),
-      card("median generation", duration(stats.median_generation_seconds), `last ${stats.timing_sample} completed`),
-      card("this hour", `${hour.completed}`, `completed · ${hour.created} created · ${hour.failed} failed`),
+      card("pending", "queued", jobs.pending),
+      card("processing", "processing", jobs.processing),
+      card("completed", "completed", jobs.completed),
+      card("failed", "failed", jobs.failed),
+      card("cancelled", "cancelled", jobs.cancelled),
+      card("workers", workers.online === 1 ? "worker online" : "workers online", workers.online,
+        [`${workers.busy} busy · ${workers.waiting} waiting`, workers.offline ? ` · ${workers.offline} offline` : ""].join(""), ""),
+      card("queue-wait", "median queue wait", duration(stats.median_queue_wait_seconds), `last ${stats.timing_sample} completed`, ""),
+      card("generation", "median generation", duration(stats.median_generation_seconds), `last ${stats.timing_sample} completed`, ""),
+      card("hour", `completed since ${since}`, hour.completed, `${hour.created} created · ${hour.failed} failed or cancelled since ${since}`, ""),
     );
     const peak = Math.max(1, ...stats.per_hour.map((b) => b.completed + b.failed));
     put(chart, 
-      h("h2", {}, "Jobs per hour ", h("span", { class: "muted" }, "(last 24 h: completed and failed)")),
+      h("h2", {}, "Jobs per hour ", h("span", { class: "muted" }, "(last 24 h: completed, and failed or cancelled)")),
       h("div", { class: "bars" }, stats.per_hour.map((bucket) => {
         const start = new Date(bucket.start * 1000);
-        const label = `${start.getHours()}:00 — ${bucket.completed} completed, ${bucket.failed} failed, ${bucket.created} created`;
+        const label = `${start.getHours()}:00 — ${bucket.completed} completed, ${bucket.failed} failed or cancelled, ${bucket.created} created`;
         return h("div", { class: "bar", title: label },
           h("div", { class: "failed", style: { height: `${(bucket.failed / peak) * 100}%` } }),
           h("div", { class: "completed", style: { height: `${(bucket.completed / peak) * 100}%` } }));
@@ -562,21 +574,21 @@ function jobPage(jobId) {
     const rows = [
       ["Id", h("span", { class: "mono" }, job.id)],
       ["Produced", produced],
-      ["Model", job.model],
-      ["Error", job.error ? h("span", {}, h("code", {}, job.error_code || "error"), " ", job.error) : "—"],
+      ["Model", userText(job.model)],
+      ["Error", job.error ? h("span", {}, h("code", {}, job.error_code || "error"), " ", userText(job.error)) : "—"],
       ["Created", when(job.created)],
       ["Claimed", when(job.claimed_at)],
       ["Finished", when(job.completed_at)],
       ["Queue wait", job.claimed_at ? duration(job.claimed_at - job.created) : "—"],
       ["Generation", job.claimed_at && job.completed_at ? duration(job.completed_at - job.claimed_at) : "—"],
-      ["Worker", job.worker_id || "—"],
+      ["Worker", job.worker_id ? userText(job.worker_id) : "—"],
       ["Attempts", job.attempts],
       ["API", `${job.dialect} · ${job.kind}`],
     ];
     if (job.source_job_id) {
       rows.push(["Source", link(`/dashboard/jobs/${encodeURIComponent(job.source_job_id)}`, h("span", { class: "mono" }, job.source_job_id))]);
     }
-    if (job.grok_post_id) rows.push(["Grok post", h("span", { class: "mono grok-post" }, job.grok_post_id)]);
+    if (job.grok_post_id) rows.push(["Grok post", h("span", { class: "mono grok-post" }, userText(job.grok_post_id))]);
     put(facts, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   }
 
@@ -603,7 +615,7 @@ function jobPage(jobId) {
     const cell = (value, missing) =>
       value === undefined || value === null
         ? h("td", { class: "muted" }, missing)
-        : h("td", {}, typeof value === "object" ? JSON.stringify(value) : String(value));
+        : h("td", {}, userText(typeof value === "object" ? JSON.stringify(value) : String(value)));
     put(asked,
       h("h2", {}, "Asked / Made"),
       h("table", { class: "asked-made" },
@@ -668,7 +680,7 @@ function jobPage(jobId) {
   );
   load().then(() => {
     const title = main.querySelector(".prompt-title");
-    if (job && title && !left) title.textContent = job.prompt;
+    if (job && title && !left) put(title, userText(job.prompt));
   });
   const stop = onLive((_stats, changed) => {
     if (failed || (changed && job && (job.status === "pending" || job.status === "processing"))) load();
@@ -780,7 +792,9 @@ function workersPage() {
   async function load() {
     try {
       const workers = await api("/workers");
-      note.textContent = `Workers that contacted the server in the last ${Math.round(workers.seen_within_seconds)} s.`;
+      const within = workers.online_within_seconds;
+      note.textContent = `Workers seen in the last ${Math.round(workers.seen_within_seconds)} s. Online: inside a long poll ` +
+        `now, or in contact within the last ${Math.round(within.idle)} s (${Math.round(within.busy)} s while holding a job).`;
       if (!workers.data.length) {
         put(list, h("p", { class: "empty" }, "No worker is connected. Install the Chrome extension (see the README) or run ",
           h("code", {}, "grok-imagine-api worker --demo"), "."));
@@ -792,24 +806,40 @@ function workersPage() {
     }
   }
 
+  // With API keys, the server names only the caller's own jobs: a worker busy with another key's job has none.
+  function currentWork(worker) {
+    if (worker.current_job_id) {
+      return h("div", { class: "current" }, "Working on ", link(`/dashboard/jobs/${encodeURIComponent(worker.current_job_id)}`, h("span", { class: "mono" }, worker.current_job_id)),
+        worker.current_job_progress !== null ? progressBar(worker.current_job_progress) : null);
+    }
+    const labels = {
+      busy: "Working on another key's job",
+      waiting: "Waiting for a job",
+      idle: "Idle",
+      offline: `Offline: last contact ${ago(worker.last_seen)}`,
+    };
+    return h("div", { class: "current muted" }, labels[worker.state] || worker.state);
+  }
+
+  function errorItem(e) {
+    const when = h("span", { class: "muted" }, ago(e.at));
+    if (e.job_id === null) return h("li", {}, h("code", {}, e.code), " ", h("span", { class: "muted" }, "on another key's job · "), when);
+    return h("li", {}, h("code", {}, e.code), " ", userText(e.message), " ", when, h("span", { class: "muted" }, " · "),
+      link(`/dashboard/jobs/${encodeURIComponent(e.job_id)}`, "job"));
+  }
+
   function card(worker) {
-    const current = worker.current_job_id
-      ? h("div", {}, "Working on ", link(`/dashboard/jobs/${encodeURIComponent(worker.current_job_id)}`, h("span", { class: "mono" }, worker.current_job_id)),
-          worker.current_job_progress !== null ? progressBar(worker.current_job_progress) : null)
-      : h("div", { class: "muted" }, worker.state === "waiting" ? "Waiting for a job" : "Idle");
     const errors = worker.recent_errors.length
-      ? h("ul", { class: "errors" }, worker.recent_errors.map((e) => h("li", {},
-          h("code", {}, e.code), " ", e.message, " ", h("span", { class: "muted" }, ago(e.at), " · "),
-          link(`/dashboard/jobs/${encodeURIComponent(e.job_id)}`, "job"))))
+      ? h("ul", { class: "errors" }, worker.recent_errors.map(errorItem))
       : h("p", { class: "muted" }, "No recent errors");
-    return h("article", { class: "panel worker", dataset: { worker: worker.client_id } },
-      h("header", {}, h("h2", { class: "mono" }, worker.client_id), h("span", { class: `badge ${worker.state}` }, worker.state)),
+    return h("article", { class: `panel worker ${worker.state}`, dataset: { worker: worker.client_id } },
+      h("header", {}, h("h2", { class: "mono" }, userText(worker.client_id)), h("span", { class: `badge ${worker.state}` }, worker.state)),
       h("dl", { class: "facts" },
-        h("dt", {}, "Version"), h("dd", {}, worker.version || "unknown"),
+        h("dt", {}, "Version"), h("dd", {}, worker.version ? userText(worker.version) : "unknown"),
         h("dt", {}, "Last contact"), h("dd", { title: when(worker.last_seen) }, ago(worker.last_seen)),
         h("dt", {}, "Connected since"), h("dd", {}, when(worker.first_seen)),
         h("dt", {}, "Jobs"), h("dd", {}, `${worker.jobs_claimed} claimed · ${worker.jobs_completed} completed · ${worker.jobs_failed} failed`)),
-      current,
+      currentWork(worker),
       h("h3", {}, "Abilities"),
       abilitiesView(worker.abilities),
       h("h3", {}, "Recent errors"),

@@ -53,9 +53,11 @@ class JobStore(Protocol):
         ascending: bool = False,
         owner: str | None = None,
         text: str | None = None,
+        cancelled: bool | None = None,
     ) -> list[Job]:
         """Jobs not deleted, by creation order; `owner=None` means every owner; `text` matches the prompt
-        (a case-insensitive substring) or the exact id."""
+        (a case-insensitive substring) or the exact id; `cancelled` True lists cancelled jobs only (failed, code
+        `cancelled`), False none of them."""
         ...
 
     async def claim(
@@ -131,3 +133,7 @@ class JobStore(Protocol):
     async def meta_value(self, name: str, default: Callable[[], str]) -> str: ...
 
     async def counts(self) -> dict[JobStatus, int]: ...
+
+    async def count_cancelled(self) -> int:
+        """Of the failed jobs in counts(), those cancelled (code `cancelled`)."""
+        ...

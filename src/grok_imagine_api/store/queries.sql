@@ -102,6 +102,11 @@ RETURNING id;
 -- name: count_jobs
 SELECT status, n FROM job_counts;
 
+-- name: count_cancelled
+-- Deleted ones included, as in job_counts. Named, since the planner prefers jobs_status_seq: a scan of every
+-- failed job.
+SELECT count(*) FROM jobs INDEXED BY jobs_cancelled WHERE status = 'failed' AND error_code = 'cancelled';
+
 -- name: jobs_keeping_files
 -- Of the given ids, the jobs whose files must stay: a live video, or a source a worker may still fetch.
 SELECT id FROM jobs

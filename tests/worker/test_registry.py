@@ -1,0 +1,51 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+from grok_imagine_api.worker.registry import WorkerRegistry
+from support import settings_for
+
+# Long polls of up to 30 s, leases of 300 s, forgotten 120 s after the last contact.
+IDLE, BUSY, SEEN = 40.0, 300.0, 120.0
+
+
+def registry() -> WorkerRegistry:
+    return WorkerRegistry(SEEN, poll_seconds=30, lease_seconds=BUSY)
+
+
+def test_an_idle_worker_is_online_for_one_poll_interval_and_a_grace() -> None:
+    workers = registry()
+    info = workers.seen("w", 1000)
+    assert (workers.is_online(info, 1000 + IDLE), workers.state(info, 1000 + IDLE)) == (True, "idle")
+    assert (workers.is_online(info, 1000 + IDLE + 1), workers.state(info, 1000 + IDLE + 1)) == (False, "offline")
+    assert workers.listed(1000 + SEEN) == workers.recent(1000 + SEEN) == [info]  # offline, still listed
+    assert workers.online(1000 + SEEN) == []
+    assert workers.listed(1000 + SEEN + 1) == []
+
+
+def test_a_worker_in_a_long_poll_is_online_and_never_forgotten() -> None:
+    workers = registry()
+    info = workers.seen("w", 1000)
+    info.polling += 1
+    assert workers.state(info, 1000 + 10 * SEEN) == "waiting"
+    assert workers.online(1000 + 10 * SEEN) == [info]
+
+
+def test_a_busy_worker_is_online_and_kept_within_its_lease() -> None:
+    workers = registry()
+    workers.claimed("w", "job_1", 1000, owner="key_a")
+    [info] = workers.online(1000 + BUSY)
+    assert workers.listed(1000 + BUSY) == [info]
+    assert workers.recent(1000 + BUSY) == []  # to the job service, connected means seen within SEEN
+    assert (info.current_job_id, info.current_job_owner) == ("job_1", "key_a")
+    assert workers.state(info, 1000 + BUSY) == "busy"
+    assert workers.state(info, 1000 + BUSY + 1) == "offline"
+    workers.finished("w", "job_1")
+    assert (info.current_job_id, info.current_job_owner) == (None, None)
+    assert workers.listed(1000 + BUSY) == []  # idle now, and last seen before SEEN: forgotten
+
+
+def test_the_online_windows_follow_the_settings(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path, max_poll_wait_seconds=5, job_timeout_seconds=60, worker_seen_seconds=90)
+    workers = WorkerRegistry.for_settings(settings)
+    assert (workers.idle_online, workers.busy_online, workers.forget_after) == (15, 60, 90)
