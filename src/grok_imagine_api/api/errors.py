@@ -6,10 +6,12 @@ import logging
 from collections.abc import Sequence
 from typing import Any
 
+import fastapi.routing
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from ..domain.errors import APIError, InvalidRequest
 
@@ -57,6 +59,22 @@ def invalid_request(errors: Sequence[Any]) -> InvalidRequest:
     return InvalidRequest(text, param=param, code="invalid_parameter")
 
 
+# FastAPI 0.12x+ keeps included routers whole; this lists their routes. Older releases list them flat already.
+_route_contexts: Any = getattr(fastapi.routing, "iter_route_contexts", iter)
+
+
+def allowed_methods(request: Request) -> list[str]:
+    """The methods of the resource at this path. The router's 405 names only those of the first route that
+    matched (GET and DELETE /v1/videos/{id} live in different routers). The most specific routes are the
+    resource: /v1/videos/edits is POST only, although /v1/videos/{id} would also match it."""
+    found: dict[int, set[str]] = {}
+    for route in _route_contexts(request.app.routes):
+        methods = getattr(route, "methods", None)
+        if methods and route.matches(request.scope)[0] is not Match.NONE:
+            found.setdefault(str(route.path).count("{"), set()).update(methods)
+    return sorted(found[min(found)]) if found else []
+
+
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(APIError)
     async def on_api_error(request: Request, exc: APIError) -> JSONResponse:
@@ -71,9 +89,10 @@ def install_error_handlers(app: FastAPI) -> None:
         message = exc.detail if isinstance(exc.detail, str) else "Request failed"
         if exc.status_code == 404 and message == "Not Found":
             message = f"No route for {request.method} {request.url.path}"
-        return error_response(
-            exc.status_code, message, code=_HTTP_CODES.get(exc.status_code), headers=dict(exc.headers or {})
-        )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = ", ".join(allowed_methods(request))
+        return error_response(exc.status_code, message, code=_HTTP_CODES.get(exc.status_code), headers=headers)
 
     @app.exception_handler(Exception)
     async def on_unexpected(request: Request, exc: Exception) -> JSONResponse:

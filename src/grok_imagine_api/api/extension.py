@@ -11,15 +11,17 @@ import time
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import ClientDisconnect
 
 from .. import __version__
-from ..domain.abilities import ABILITY_FIELDS, DEFAULT_ABILITIES, Abilities, parse_abilities
+from ..domain.abilities import ABILITY_FIELDS, DEFAULT_ABILITIES, VOCABULARY, Abilities, parse_abilities
 from ..domain.errors import InvalidRequest, NotFound, PayloadTooLarge
 from ..domain.jobs import WORKER_CODES, Claim, ErrorCode, Job, JobStatus
 from .auth import require_worker
 from .common import LARGE_BODY, base_url, json_body, log_info, read_json, service, video_url
+from .openapi import answers, files
+from .schemas.worker import ClaimedJob, CompletionAccepted, FailureRecorded, Hello, ProgressAccepted
 from .uploads import VideoForm, multipart_boundary, read_video_form
 from .videos import serve_file
 
@@ -33,6 +35,11 @@ WORKER_ERROR_CODES = ", ".join(sorted(WORKER_CODES))
 GROK_POST_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,99}")
 GROK_POST_LINK = re.compile(r"https?://[^/?#]+/(?:[^?#]*/)?post/([A-Za-z0-9][A-Za-z0-9_-]{0,99})/?(?:[?#].*)?")
 GROK_POST_URL = "https://grok.com/imagine/post/{}"
+REPORT_NOTES = {
+    404: "Unknown job",
+    409: "A report that does not fit the job: not processing, cancelled, or under another or an expired lease",
+}
+POLL_NOTES = {204: "No job came within `wait` (or the server is shutting down)"}
 
 
 def claim_body(request: Request, claim: Claim) -> dict[str, Any]:
@@ -75,7 +82,12 @@ async def _wait_for_disconnect(request: Request) -> None:
         pass
 
 
-@router.get("/hello", summary="Check the server and the worker token without claiming anything")
+@router.get(
+    "/hello",
+    summary="Check the server and the worker token without claiming anything",
+    response_model=None,
+    responses=answers(Hello, 401, 503),
+)
 async def hello(request: Request) -> dict[str, Any]:
     svc = service(request)
     counts = await svc.store.counts()
@@ -89,25 +101,60 @@ async def hello(request: Request) -> dict[str, Any]:
     }
 
 
+def listing(field: str) -> dict[str, Any]:
+    """A comma-separated list of the field's vocabulary, as the schema of a query parameter."""
+    return {"json_schema_extra": comma_separated(field)}
+
+
+def comma_separated(field: str) -> dict[str, Any]:
+    word = "(" + "|".join(re.escape(str(value)) for value in VOCABULARY[field]) + ")"
+    return {"type": "string", "pattern": f"^{word}?(,{word})*$"}
+
+
+# parse_abilities checks declarations (400 invalid_abilities); the schema only tells.
+ABILITIES_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "additionalProperties": False,
+    "properties": {
+        field: {
+            "anyOf": [
+                {"type": "array", "items": {"enum": list(values)}},
+                comma_separated(field),
+                {"type": "null"},
+            ]
+        }
+        for field, values in VOCABULARY.items()
+    },
+}
+
+
 def declared(values: dict[str, Any]) -> Abilities | None:
     """The abilities a poll declares, or None when it declares none (the last declaration stands)."""
     present = {name: values[name] for name in ABILITY_FIELDS if values.get(name) is not None}
     return parse_abilities(present) if present else None
 
 
-@router.get("/poll", response_model=None, summary="Claim the oldest pending job this worker can make (204: none)")
+@router.get(
+    "/poll",
+    response_model=None,
+    summary="Claim the oldest pending job this worker can make (204: none)",
+    responses=answers(ClaimedJob, 204, 400, 401, 503, notes=POLL_NOTES),
+)
 async def poll(
     request: Request,
     client_id: str | None = Query(None, max_length=200),
     version: str | None = Query(None, max_length=100, description="the worker's own version, shown to operators"),
-    mode: str = Query("video"),
+    mode: str = Query("video", json_schema_extra={"enum": ["video"]}),
     wait: float = Query(0, ge=0, description="Long-poll: seconds to wait for a job (capped at 30)"),
-    kinds: str | None = Query(None, description="text_to_video,image_to_video,extend,remix,edit"),
-    sources: str | None = Query(None, description="where extends, remixes and edits may start from: grok,upload"),
-    durations: str | None = Query(None, description="seconds, e.g. 6,10"),
-    aspect_ratios: str | None = Query(None, description="e.g. 16:9,9:16,1:1"),
-    resolutions: str | None = Query(None, description="480p,720p"),
-    presets: str | None = Query(None, description="normal,fun,spicy,custom"),
+    # parse_abilities checks these (400 invalid_abilities); the schema only tells.
+    kinds: str | None = Query(None, description="text_to_video,image_to_video,extend,remix,edit", **listing("kinds")),
+    sources: str | None = Query(
+        None, description="where extends, remixes and edits may start from: grok,upload", **listing("sources")
+    ),
+    durations: str | None = Query(None, description="seconds, e.g. 6,10", **listing("durations")),
+    aspect_ratios: str | None = Query(None, description="e.g. 16:9,9:16,1:1", **listing("aspect_ratios")),
+    resolutions: str | None = Query(None, description="480p,720p", **listing("resolutions")),
+    presets: str | None = Query(None, description="normal,fun,spicy,custom", **listing("presets")),
 ) -> Response | dict[str, Any]:
     abilities = declared(
         {
@@ -127,10 +174,12 @@ class PollRequest(BaseModel):
 
     client_id: str | None = Field(None, max_length=200)
     version: str | None = Field(None, max_length=100)
-    mode: str = "video"
-    wait: float = Field(0, ge=0)
+    mode: str = Field("video", json_schema_extra={"enum": ["video"]})  # claim_for refuses any other
+    wait: float = Field(0, ge=0, strict=True)  # a JSON number: not "5", not false
     abilities: dict[str, Any] | None = Field(
-        None, description=f"Lists of what this worker can make: {', '.join(ABILITY_FIELDS)}"
+        None,
+        description=f"Lists of what this worker can make: {', '.join(ABILITY_FIELDS)}",
+        json_schema_extra={"anyOf": [ABILITIES_SCHEMA, {"type": "null"}]},
     )
 
 
@@ -139,6 +188,7 @@ class PollRequest(BaseModel):
     response_model=None,
     summary="Declare abilities and claim a job (the JSON form of GET /extension/poll)",
     openapi_extra=json_body(PollRequest),
+    responses=answers(ClaimedJob, 204, 400, 401, 413, 503, notes=POLL_NOTES),
 )
 async def poll_with_abilities(request: Request) -> Response | dict[str, Any]:
     body = await read_json(request, PollRequest)
@@ -190,8 +240,22 @@ class ProgressReport(BaseModel):
     progress: int | None = Field(None, ge=0, le=100)
     message: str | None = Field(None, max_length=1000)
 
+    @field_validator("progress", mode="before")
+    @classmethod
+    def _json_integer(cls, value: object) -> object:
+        """A JSON integer (17 or 17.0), not "17" or true, which pydantic would otherwise take."""
+        if isinstance(value, bool | str):
+            raise ValueError("must be a whole number")
+        return value
 
-@router.post("/progress", summary="Report progress and extend the lease", openapi_extra=json_body(ProgressReport))
+
+@router.post(
+    "/progress",
+    summary="Report progress and extend the lease",
+    openapi_extra=json_body(ProgressReport),
+    response_model=None,
+    responses=answers(ProgressAccepted, 400, 401, 404, 409, 413, 503, notes=REPORT_NOTES),
+)
 async def progress(request: Request) -> dict[str, Any]:
     body = await read_json(request, ProgressReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
@@ -206,7 +270,12 @@ async def progress(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/jobs/{job_id}/source", summary="Download the source video of a remix, extension or edit job")
+@router.get(
+    "/jobs/{job_id}/source",
+    summary="Download the source video of a remix, extension or edit job",
+    response_class=Response,
+    responses=answers(files("video/mp4"), 206, 304, 400, 401, 404, 416, 503, notes={404: "Unknown job, or no source"}),
+)
 async def job_source(request: Request, job_id: str) -> Response:
     log_info(request, job_id=job_id)
     svc = service(request)
@@ -220,7 +289,27 @@ async def job_source(request: Request, job_id: str) -> Response:
     return serve_file(request, str(path), "video/mp4")
 
 
-@router.post("/complete", summary="Upload the finished MP4 (multipart: job_id, video)")
+@router.post(
+    "/complete",
+    summary="Upload the finished MP4 (multipart: job_id, video)",
+    response_model=None,
+    responses=answers(
+        CompletionAccepted,
+        400,
+        401,
+        404,
+        409,
+        413,
+        415,
+        503,
+        507,
+        notes={
+            **REPORT_NOTES,
+            413: "The video is over MAX_UPLOAD_BYTES, or the form fields beside it over 64 KiB",
+            415: "Not a multipart body, or the video is not an MP4 that can be read (not_mp4, invalid_video)",
+        },
+    ),
+)
 async def complete(request: Request) -> dict[str, Any]:
     svc = service(request)
     limit = svc.settings.max_upload_bytes
@@ -338,7 +427,13 @@ class ErrorReport(BaseModel):
 MAX_ERROR_CHARS = 4000
 
 
-@router.post("/error", summary="Report that a job failed", openapi_extra=json_body(ErrorReport))
+@router.post(
+    "/error",
+    summary="Report that a job failed",
+    openapi_extra=json_body(ErrorReport),
+    response_model=None,
+    responses=answers(FailureRecorded, 400, 401, 404, 409, 413, 503, notes=REPORT_NOTES),
+)
 async def report_error(request: Request) -> dict[str, Any]:
     body = await read_json(request, ErrorReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))

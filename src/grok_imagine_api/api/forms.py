@@ -8,6 +8,7 @@ from urllib.parse import parse_qsl
 
 from fastapi import Request
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from ..domain.errors import InvalidRequest
@@ -32,6 +33,8 @@ async def read_fields(request: Request) -> tuple[dict[str, Any], dict[str, bytes
         form = await request.form(max_files=4, max_fields=100)
     except MultiPartException as exc:
         raise InvalidRequest(f"Malformed multipart body: {exc.message}", code="invalid_multipart") from None
+    except HTTPException as exc:  # what Starlette turns a MultiPartException into inside an app
+        raise InvalidRequest(f"Malformed multipart body: {exc.detail}", code="invalid_multipart") from None
     fields: dict[str, Any] = {}
     files: dict[str, bytes] = {}
     try:

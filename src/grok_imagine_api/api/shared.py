@@ -19,13 +19,21 @@ from .auth import Viewer
 from .common import base_url, log_info, service
 from .forms import asked_from, model_of, nested, prompt_of, read_fields, requested
 from .idempotency import idempotent
-from .openai.responses import openai_video, poll_headers, video_response
+from .openai.responses import Video, openai_video, poll_headers, video_response
+from .openapi import FETCHES, answers
 from .uploads import VideoForm, multipart_boundary, read_video_form
-from .xai.responses import xai_video
+from .xai.responses import XaiVideo, xai_video
 
 router = APIRouter(prefix="/v1/videos")
 
 _OWN_VIDEO = re.compile(r"/videos/(job_[0-9a-f]{24})\.mp4(\?.*)?")
+DERIVED_ERRORS = (400, 401, 404, 409, 413, 415, 422, 503, 507)
+DERIVED_NOTES = {
+    **FETCHES,
+    413: "An uploaded video over MAX_UPLOAD_BYTES, form fields beside it over 64 KiB, or a JSON body over "
+    "MAX_REQUEST_BYTES",
+    415: "A multipart body without a boundary, or an uploaded video that is not an MP4",
+}
 
 
 def wants_openai(request: Request, job: Job) -> bool:
@@ -35,7 +43,11 @@ def wants_openai(request: Request, job: Job) -> bool:
     return job.dialect is not Dialect.XAI
 
 
-@router.get("/{video_id}", summary="Retrieve a video (OpenAI's Video object, or xAI's answer for xAI jobs)")
+@router.get(
+    "/{video_id}",
+    summary="Retrieve a video (OpenAI's Video object, or xAI's answer for xAI jobs)",
+    responses=answers(Video | XaiVideo, 401, 404, 503),
+)
 async def retrieve_video(request: Request, video_id: str, viewer: Viewer) -> Response:
     log_info(request, job_id=video_id)
     job = await service(request).get(video_id, viewer=viewer, param="video_id")
@@ -135,11 +147,19 @@ async def _derived(request: Request, viewer: str | None, kind: JobKind) -> Respo
             form.discard()  # a no-op once the upload became the job's source
 
 
-@router.post("/extensions", summary="Extend a video (OpenAI: multipart; xAI: JSON with video.url)")
+@router.post(
+    "/extensions",
+    summary="Extend a video (OpenAI: multipart; xAI: JSON with video.url)",
+    responses=answers(Video, *DERIVED_ERRORS, notes=DERIVED_NOTES),
+)
 async def extend_video(request: Request, viewer: Viewer) -> Response:
     return await _derived(request, viewer, JobKind.EXTEND)
 
 
-@router.post("/edits", summary="Edit a video (OpenAI: multipart; xAI: JSON with video.url)")
+@router.post(
+    "/edits",
+    summary="Edit a video (OpenAI: multipart; xAI: JSON with video.url)",
+    responses=answers(Video, *DERIVED_ERRORS, notes=DERIVED_NOTES),
+)
 async def edit_video(request: Request, viewer: Viewer) -> Response:
     return await _derived(request, viewer, JobKind.EDIT)

@@ -14,6 +14,7 @@ from ..domain.jobs import Job, JobStatus
 from .auth import Forbidden, auth
 from .common import log_info, service
 from .errors import error_response
+from .openapi import answers, files
 from .signing import UrlSigner
 
 router = APIRouter()
@@ -142,5 +143,12 @@ async def download_video(request: Request, job_id: str) -> Response:
     return await serve_video(request, job)
 
 
-router.add_api_route("/videos/{job_id}.mp4", download_video, methods=["GET"], summary="Download a finished video")
+router.add_api_route(
+    "/videos/{job_id}.mp4",
+    download_video,
+    methods=["GET"],
+    summary="Download a finished video",
+    response_class=Response,
+    responses=answers(files("video/mp4"), 206, 304, 400, 401, 403, 404, 410, 416, 503),
+)
 router.add_api_route("/videos/{job_id}.mp4", download_video, methods=["HEAD"], include_in_schema=False)

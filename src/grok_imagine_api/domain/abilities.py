@@ -56,7 +56,7 @@ class Abilities:
 DEFAULT_ABILITIES = Abilities()
 DEFAULT_TOKENS = DEFAULT_ABILITIES.tokens()
 
-_VOCABULARY: dict[str, tuple[object, ...]] = {
+VOCABULARY: dict[str, tuple[object, ...]] = {
     "kinds": KINDS,
     "sources": SOURCES,
     "durations": tuple(DECLARABLE_DURATIONS),
@@ -66,21 +66,21 @@ _VOCABULARY: dict[str, tuple[object, ...]] = {
 }
 
 
-ABILITY_FIELDS = tuple(_VOCABULARY)
+ABILITY_FIELDS = tuple(VOCABULARY)
 
 
 def parse_abilities(declared: Mapping[str, object]) -> Abilities:
     """A worker's declaration: lists (or comma-separated strings) per field; omitted fields keep the default
     table. Values outside the documented vocabulary are a 400 naming the field, so a typo is not silently lost."""
-    unknown = sorted(set(declared) - set(_VOCABULARY))
+    unknown = sorted(set(declared) - set(VOCABULARY))
     if unknown:
         raise InvalidRequest(
-            f"Unknown abilities field {unknown[0]!r}; use {', '.join(_VOCABULARY)}",
+            f"Unknown abilities field {unknown[0]!r}; use {', '.join(VOCABULARY)}",
             param=f"abilities.{unknown[0]}",
             code="invalid_abilities",
         )
     values: dict[str, tuple[object, ...]] = {}
-    for name, allowed in _VOCABULARY.items():
+    for name, allowed in VOCABULARY.items():
         if name not in declared or declared[name] is None:
             continue
         raw = declared[name]

@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 
 from ...domain.jobs import Dialect, Job, JobKind, JobStatus
 from ...domain.options import size_of
 from ..common import service
 from ..seed.responses import seed_error, seed_video_url
-from ..views import truth
+from ..views import Adjustments, Options, OutputMismatch, Produced, Requested, WaitingReason, truth
 
 OPENAI_STATUS = {
     JobStatus.PENDING: "queued",
@@ -78,3 +79,48 @@ def video_response(request: Request, job: Job) -> JSONResponse:
     if job.dialect is Dialect.XAI:
         body["request_id"] = job.id
     return JSONResponse(body, headers=poll_headers(request, job))
+
+
+class VideoError(BaseModel):
+    code: str = Field(description="The failed job's code (see docs/errors.md), or video_expired")
+    message: str
+
+
+class Video(BaseModel):
+    """OpenAI's Video object (`openai_video`), plus what Grok adds."""
+
+    id: str
+    object: Literal["video"]
+    created_at: int
+    completed_at: int | None
+    expires_at: int | None = Field(description="When the video will be deleted (MAX_VIDEO_AGE_DAYS)")
+    status: Literal["queued", "in_progress", "completed", "failed"]
+    progress: int
+    model: str
+    prompt: str
+    seconds: str = Field(description="The length that will be made")
+    size: str = Field(description="The frame size that will be made, or auto")
+    remixed_from_video_id: str | None
+    error: VideoError | None
+    options: Options
+    requested: Requested
+    adjustments: Adjustments
+    waiting_reason: WaitingReason
+    output_mismatch: OutputMismatch
+    produced: Produced | None
+    video_url: str | None = Field(description="The video's link once it is completed (signed when API keys are on)")
+    request_id: str | None = Field(None, description="Only in a create's answer to xAI's body: the id again")
+
+
+class VideoList(BaseModel):
+    object: Literal["list"]
+    data: list[Video]
+    first_id: str | None
+    last_id: str | None
+    has_more: bool
+
+
+class VideoDeleted(BaseModel):
+    id: str
+    object: Literal["video.deleted"]
+    deleted: bool

@@ -16,9 +16,10 @@ from ..auth import Viewer
 from ..common import log_info, read_json_object, service
 from ..forms import asked_from, model_of, prompt_of, read_fields, requested
 from ..idempotency import idempotent
+from ..openapi import FETCHES, answers, files
 from ..videos import serve_file, serve_video, video_unavailable
 from .requests import create_asked, reference_image
-from .responses import openai_video, video_response
+from .responses import Video, VideoDeleted, VideoList, openai_video, video_response
 
 router = APIRouter(prefix="/v1/videos")
 
@@ -26,7 +27,11 @@ VARIANTS = ("video", "thumbnail", "spritesheet")
 MAX_LIST = 100
 
 
-@router.post("", summary="Create a video (OpenAI: multipart or JSON)")
+@router.post(
+    "",
+    summary="Create a video (OpenAI: multipart or JSON)",
+    responses=answers(Video, 400, 401, 409, 413, 422, 503, notes=FETCHES),
+)
 async def create_video(request: Request, viewer: Viewer) -> Response:
     fields, files = await read_fields(request)
     image = await reference_image(request, fields, files)
@@ -51,7 +56,7 @@ async def create_video(request: Request, viewer: Viewer) -> Response:
     return await idempotent(request, viewer, {"fields": fields, "image": digest}, run)
 
 
-@router.get("", summary="List videos")
+@router.get("", summary="List videos", response_model=None, responses=answers(VideoList, 400, 401, 503))
 async def list_videos(
     request: Request,
     viewer: Viewer,
@@ -78,7 +83,12 @@ async def list_videos(
     }
 
 
-@router.delete("/{video_id}", summary="Delete a video (cancels it if it is not finished)")
+@router.delete(
+    "/{video_id}",
+    summary="Delete a video (cancels it if it is not finished)",
+    response_model=None,
+    responses=answers(VideoDeleted, 401, 404, 413, 503),
+)
 async def delete_video(request: Request, video_id: str, viewer: Viewer) -> dict[str, Any]:
     log_info(request, job_id=video_id)
     job = await service(request).delete(video_id, viewer=viewer)
@@ -86,8 +96,18 @@ async def delete_video(request: Request, video_id: str, viewer: Viewer) -> dict[
     return {"id": job.id, "object": "video.deleted", "deleted": True}
 
 
-@router.get("/{video_id}/content", summary="Download the video or its thumbnail")
-async def video_content(request: Request, video_id: str, viewer: Viewer, variant: str = Query("video")) -> Response:
+@router.get(
+    "/{video_id}/content",
+    summary="Download the video or its thumbnail",
+    response_class=Response,
+    responses=answers(files("video/mp4", "image/jpeg"), 206, 304, 400, 401, 404, 410, 416, 503, 507),
+)
+async def video_content(
+    request: Request,
+    video_id: str,
+    viewer: Viewer,
+    variant: str = Query("video", json_schema_extra={"enum": list(VARIANTS)}),
+) -> Response:
     if variant not in VARIANTS:
         raise InvalidRequest(f"Unknown variant {variant!r}; use one of {', '.join(VARIANTS)}", param="variant")
     log_info(request, job_id=video_id)
@@ -112,7 +132,11 @@ async def video_content(request: Request, video_id: str, viewer: Viewer, variant
     )
 
 
-@router.post("/{video_id}/remix", summary="Remix a finished video with a new prompt")
+@router.post(
+    "/{video_id}/remix",
+    summary="Remix a finished video with a new prompt",
+    responses=answers(Video, 400, 401, 404, 409, 413, 422, 503),
+)
 async def remix_video(request: Request, video_id: str, viewer: Viewer) -> Response:
     fields = await read_json_object(request)
     svc = service(request)

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
+from pydantic import BaseModel, Field
 
 from ...domain.jobs import Job, JobStatus
 from ..common import video_url
-from ..views import truth
+from ..views import Adjustments, Options, OutputMismatch, Requested, WaitingReason, truth
 
 
 def seed_error(job: Job) -> str | None:
@@ -36,3 +37,28 @@ def seed_job(request: Request, job: Job) -> dict[str, Any]:
         "error": seed_error(job),
         **truth(request, job),
     }
+
+
+class Generation(BaseModel):
+    """A job in the founding document's shape (`seed_job`)."""
+
+    id: str
+    object: Literal["videos.generation"]
+    created: int
+    model: str
+    status: JobStatus
+    video_url: str | None = Field(
+        description="The video's link (signed when API keys are on); null once the job failed or the video expired"
+    )
+    error: str | None = Field(description="Why the job failed, or that its video expired")
+    options: Options
+    requested: Requested
+    adjustments: Adjustments
+    waiting_reason: WaitingReason
+    output_mismatch: OutputMismatch
+
+
+class GenerationCreated(Generation):
+    """A create's answer: the job, and its id again as xAI's `request_id`."""
+
+    request_id: str

@@ -13,9 +13,10 @@ from ...service import JobRequest
 from ..auth import Viewer
 from ..common import json_body, log_info, read_json, service
 from ..idempotency import idempotent
+from ..openapi import FETCHES, answers
 from ..xai.requests import generation_asked
 from .requests import CreateGeneration, ImageRef
-from .responses import seed_job
+from .responses import Generation, GenerationCreated, seed_job
 
 router = APIRouter()
 
@@ -60,5 +61,13 @@ for prefix in PREFIXES:
         methods=["POST"],
         summary="Create a video generation job (the founding document's body, or xAI's)",
         openapi_extra=json_body(CreateGeneration),
+        responses=answers(GenerationCreated, 400, 401, 409, 413, 422, 503, notes=FETCHES),
     )
-    router.add_api_route(f"{prefix}/{{job_id}}", get_generation, methods=["GET"], summary="Get a job")
+    router.add_api_route(
+        f"{prefix}/{{job_id}}",
+        get_generation,
+        methods=["GET"],
+        summary="Get a job",
+        response_model=None,
+        responses=answers(Generation, 401, 404, 503),
+    )

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import Request
+from pydantic import BaseModel, Field
 
 from ...domain.jobs import Job, JobStatus
 from ..common import video_url
-from ..openai.responses import error_object
-from ..views import truth
+from ..openai.responses import VideoError, error_object
+from ..views import Adjustments, Options, OutputMismatch, Requested, WaitingReason, truth
 
 
 def xai_status(job: Job) -> str:
@@ -35,3 +36,28 @@ def xai_video(request: Request, job: Job) -> dict[str, Any]:
     body.update(duration=options.duration, aspect_ratio=options.aspect_ratio, resolution=options.resolution)
     body.update(truth(request, job))
     return body
+
+
+class XaiVideoFile(BaseModel):
+    url: str | None = Field(None, description="Only once done (signed when API keys are on)")
+    duration: float | None = Field(description="Seconds; 0 when there is no video")
+    respect_moderation: bool
+
+
+class XaiVideo(BaseModel):
+    """xAI's answer (`xai_video`), then what will be made and the fields every dialect adds."""
+
+    request_id: str
+    status: Literal["pending", "done", "failed", "expired"]
+    model: str
+    progress: int
+    video: XaiVideoFile | None = Field(None, description="Only once done, failed or expired")
+    error: VideoError | None = Field(None, description="Only once failed or expired")
+    duration: int | None
+    aspect_ratio: str | None
+    resolution: str | None
+    options: Options
+    requested: Requested
+    adjustments: Adjustments
+    waiting_reason: WaitingReason
+    output_mismatch: OutputMismatch

@@ -1,0 +1,43 @@
+"""The answers of the /jobs routes (api/jobs.py): a job with everything known about it, and pages of them."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from ...domain.jobs import Dialect, JobKind
+from ..seed.responses import Generation
+from ..views import Produced
+
+
+class JobDetail(Generation):
+    """The founding document's fields, then what monitoring wants to see (`job_detail`); never the image."""
+
+    prompt: str
+    progress: int
+    error_code: str | None = Field(description="Why it failed (see docs/errors.md), or video_expired")
+    updated_at: float
+    claimed_at: float | None
+    completed_at: float | None
+    lease_expires_at: float | None
+    worker_id: str | None
+    attempts: int
+    dialect: Dialect = Field(description="The API the job was made through")
+    kind: JobKind
+    source_job_id: str | None
+    source_url: str | None
+    grok_post_id: str | None
+    needs: list[str] = Field(description="What a worker must be able to make, e.g. kind:text_to_video")
+    produced: Produced | None
+    has_image: bool
+    image_size: int | None
+    video_size: int | None
+    video_expired: bool
+
+
+class JobList(BaseModel):
+    object: Literal["list"]
+    data: list[JobDetail]
+    has_more: bool
+    next_cursor: str | None = Field(description="Pass as `cursor` for the next page")

@@ -1,0 +1,75 @@
+"""The worker protocol's answers (api/extension.py; docs/worker-protocol.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+from ...domain.jobs import JobKind, JobStatus
+from ..views import JobOptions, Mismatch
+
+
+class Abilities(BaseModel):
+    """What a worker can make (docs/worker-protocol.md#abilities)."""
+
+    kinds: list[str]
+    sources: list[str]
+    durations: list[int]
+    aspect_ratios: list[str]
+    resolutions: list[str]
+    presets: list[str]
+
+
+class Hello(BaseModel):
+    service: str
+    version: str
+    queued: int
+    lease_seconds: float
+    max_poll_wait_seconds: float
+    default_abilities: Abilities = Field(description="Assumed of a worker that declares nothing")
+
+
+class ClaimedJob(BaseModel):
+    """A job handed to a worker, under a lease."""
+
+    job_id: str
+    prompt: str
+    image: str | None = Field(description="The input image, base64")
+    image_mime: str | None
+    model: str
+    options: JobOptions
+    claim_token: str | None = Field(description="Names this lease in the worker's reports")
+    lease_expires_at: float | None
+    lease_seconds: float
+    attempt: int
+    video_url: str = Field(description="Where the video will be served once uploaded")
+    kind: JobKind
+    source_job_id: str | None
+    source_video_url: str | None = Field(
+        description="Where to download the video a remix, extension or edit starts from"
+    )
+    source_grok_post_id: str | None
+    source_grok_post_url: str | None
+
+
+class ProgressAccepted(BaseModel):
+    job_id: str
+    status: JobStatus
+    progress: int
+    lease_expires_at: float | None
+    cancelled: bool = Field(description="The client cancelled the job: stop working on it")
+
+
+class CompletionAccepted(BaseModel):
+    job_id: str
+    status: JobStatus = Field(description="failed when OPTION_MATCHING=strict refused a mismatched video")
+    video_url: str | None
+    video_size: int | None
+    error_code: str | None = Field(None, description="Only when the video is not what was promised")
+    output_mismatch: list[Mismatch] | None = Field(None, description="Only when the video is not what was promised")
+
+
+class FailureRecorded(BaseModel):
+    job_id: str
+    status: JobStatus
+    error: str | None
+    error_code: str | None
