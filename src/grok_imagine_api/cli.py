@@ -1,4 +1,4 @@
-"""`grok-imagine-api serve`, `worker --demo`, and the client: `generate`, `jobs`, `status`, `cancel`."""
+"""`grok-imagine-api serve`, `worker --demo`, and the client: `generate`, `jobs`, `status`, `cancel`, `download`."""
 
 from __future__ import annotations
 
@@ -30,6 +30,28 @@ def serve(host: str | None = None, port: int | None = None, reload: bool = False
         port=settings.server_port,
         reload=reload,
         log_level=settings.log_level,
+    )
+
+
+# `generate` and `download` stop waiting after this long by default, so that a job no worker takes does not keep
+# a script waiting forever; the job itself goes on, and `download` picks it up again.
+WAIT_SECONDS = 900.0
+
+
+def wait_seconds(text: str) -> float:
+    seconds = float(text)
+    if not seconds >= 0:
+        raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more: {text}")
+    return seconds
+
+
+def add_timeout(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--timeout",
+        type=wait_seconds,
+        default=WAIT_SECONDS,
+        metavar="SECONDS",
+        help=f"stop waiting after this long, exit 1; the job goes on (default: {WAIT_SECONDS:g}; 0: no limit)",
     )
 
 
@@ -68,11 +90,11 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     gen.add_argument(
         "-o", "--output", metavar="FILE", help="where to save the MP4 (default: ./<job_id>.mp4; a directory works)"
     )
-    gen.add_argument("--timeout", type=float, metavar="SECONDS", help="stop waiting after this long (exit 1)")
+    add_timeout(gen)
     gen.add_argument("--no-download", action="store_true", help="print the video URL instead of downloading")
 
     jobs = commands.add_parser("jobs", parents=[connection], help="list jobs, newest first")
-    jobs.add_argument("--status", choices=[status.value for status in JobStatus])
+    jobs.add_argument("--status", choices=[*(status.value for status in JobStatus), "cancelled"])
     jobs.add_argument("-q", "--query", metavar="TEXT", help="text in the prompt, or a job id")
     jobs.add_argument("--limit", type=int, default=20, help="how many (default: 20)")
     jobs.add_argument("--cursor", help="next_cursor of the previous page")
@@ -92,7 +114,7 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     fetch.add_argument(
         "-o", "--output", metavar="FILE", help="where to save the MP4 (default: ./<job_id>.mp4; a directory works)"
     )
-    fetch.add_argument("--timeout", type=float, metavar="SECONDS", help="stop waiting after this long (exit 1)")
+    add_timeout(fetch)
 
 
 def run_client_command(args: argparse.Namespace) -> int:
@@ -123,7 +145,7 @@ def run_client_command(args: argparse.Namespace) -> int:
         return commands.INTERRUPTED
 
 
-def main(argv: list[str] | None = None) -> int:
+def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="grok-imagine-api", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
 
@@ -148,8 +170,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     add_ability_arguments(worker_cmd)
     add_client_commands(commands)
+    return parser
 
-    args = parser.parse_args(argv)
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     if args.command == "serve":
         serve(args.host, args.port, args.reload)
         return 0

@@ -1,4 +1,4 @@
-"""The client subcommands: generate, jobs, status, cancel. Each returns the process's exit code."""
+"""The client subcommands: generate, jobs, status, cancel, download. Each returns the process's exit code."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from .client import BadImage, Client, ServerError, Unreachable, image_data_url
-from .terminal import Progress, fields_text, job_fields, jobs_table, messages, one_line, printable
+from .terminal import Progress, age, fields_text, job_fields, jobs_lines, jobs_table, messages, one_line, printable
 
 OK = 0
 FAILED = 1
@@ -23,7 +23,7 @@ INTERRUPTED = 130
 
 POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 5.0
-STATES = {"pending": "queued", "processing": "processing"}
+NOT_TAKEN = "no worker has taken it yet"
 REASON_WIDTH = 100
 
 
@@ -32,7 +32,11 @@ class UsageError(Exception):
 
 
 class GaveUp(Exception):
-    pass
+    """The timeout ran out; `job` is the job as last seen (None if the server never answered)."""
+
+    def __init__(self, job: dict[str, Any] | None) -> None:
+        super().__init__()
+        self.job = job
 
 
 def say(text: str) -> None:
@@ -46,6 +50,15 @@ def client_for(args: argparse.Namespace) -> Client:
 
 def resume_hint(job_id: str) -> str:
     return f"follow it with: grok-imagine-api status {job_id}, or save it when done: grok-imagine-api download {job_id}"
+
+
+def still_there(job_id: str, job: dict[str, Any] | None) -> str:
+    """Where a job stands on the server when we stop waiting for it."""
+    if job is None:
+        return f"the server did not answer; job {job_id} may still be queued or running there"
+    if job["status"] == "pending":
+        return f"job {job_id} is still queued on the server: {waiting_text(job)}"
+    return f"job {job_id} is still processing on the server ({job.get('progress') or 0}%)"
 
 
 def output_path(output: str | None, job_id: str) -> Path:
@@ -78,11 +91,22 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
     return body
 
 
-def state_text(job: dict[str, Any]) -> str:
-    """What the progress line says of a job; a queued job says why no worker has taken it yet."""
-    state = STATES[job["status"]]
+def waiting_text(job: dict[str, Any]) -> str:
+    """Why a queued job waits: the server's reason (no connected worker can make it), or simply none took it."""
     reason = job.get("waiting_reason")
-    return f"{state}: {one_line(str(reason), REASON_WIDTH)}" if reason and job["status"] == "pending" else state
+    return one_line(str(reason), REASON_WIDTH) if reason else NOT_TAKEN
+
+
+def state_text(job: dict[str, Any]) -> str:
+    """What the progress line says of a job; a queued job says why it waits."""
+    return f"queued: {waiting_text(job)}" if job["status"] == "pending" else "processing"
+
+
+def queued_for(job: dict[str, Any]) -> str | None:
+    """How long a queued job has waited (by this machine's clock), e.g. "for 3m"."""
+    if job["status"] != "pending" or not isinstance(job.get("created"), int | float):
+        return None
+    return f"for {age(time.time() - float(job['created']))}"
 
 
 def poll_job(client: Client, job_id: str) -> dict[str, Any] | None:
@@ -103,10 +127,12 @@ def poll_job(client: Client, job_id: str) -> dict[str, Any] | None:
 
 def wait_for(client: Client, job_id: str, progress: Progress, timeout: float | None) -> dict[str, Any]:
     """Poll until the job is completed or failed, riding out a server that goes away for a while."""
-    deadline = None if timeout is None else time.monotonic() + timeout
+    deadline = None if not timeout else time.monotonic() + timeout
     delay = POLL_SECONDS
+    seen: dict[str, Any] | None = None
     while True:
         job = poll_job(client, job_id)
+        seen = job or seen
         if job is None:
             if delay == POLL_SECONDS:
                 progress.note(f"cannot reach the server at {client.server}; retrying")
@@ -117,10 +143,11 @@ def wait_for(client: Client, job_id: str, progress: Progress, timeout: float | N
             delay = POLL_SECONDS
             if job["status"] in ("completed", "failed"):
                 return job
-            progress.show(state_text(job), job.get("progress") if job["status"] == "processing" else None)
+            percent = job.get("progress") if job["status"] == "processing" else None
+            progress.show(state_text(job), percent, queued_for(job))
         left = math.inf if deadline is None else deadline - time.monotonic()
         if left <= 0:
-            raise GaveUp(f"gave up waiting after {timeout:g} s; job {job_id} keeps running on the server")
+            raise GaveUp(seen)
         time.sleep(min(delay, left))
 
 
@@ -195,7 +222,11 @@ def follow(client: Client, job_id: str, progress: Progress, args: argparse.Names
         job = wait_for(client, job_id, progress, args.timeout)
     except GaveUp as exc:
         progress.end()
-        say(f"error: {exc}; {resume_hint(job_id)}")
+        say(f"error: gave up waiting after {args.timeout:g} s; {still_there(job_id, exc.job)}")
+        say(
+            f"wait again with: grok-imagine-api download {job_id} (--timeout 0 waits as long as it takes), "
+            f"or stop it: grok-imagine-api cancel {job_id}"
+        )
         return FAILED
     if job["status"] == "failed":
         progress.end()
@@ -232,7 +263,10 @@ def list_jobs(args: argparse.Namespace) -> int:
     if not jobs:
         say("no jobs")
         return OK
-    print(jobs_table(jobs, width=shutil.get_terminal_size().columns, now=time.time()))
+    if sys.stdout.isatty():
+        print(jobs_table(jobs, width=shutil.get_terminal_size().columns, now=time.time()))
+    else:
+        print(jobs_lines(jobs))
     if page.get("has_more"):
         say(f"more jobs: --limit {args.limit} --cursor {page['next_cursor']}")
     return OK

@@ -45,14 +45,18 @@ class Progress:
         self.drawn = 0
         self.last: tuple[str, int | None] | None = None
 
-    def show(self, state: str, percent: int | None = None) -> None:
-        """`state` is what the job is doing (queued, processing, ...); `percent` its progress if known."""
+    def show(self, state: str, percent: int | None = None, detail: str | None = None) -> None:
+        """`state` is what the job is doing (queued, processing, ...); `percent` its progress if known.
+
+        `detail` (how long the job has been queued, say) is shown but is no change: a log gets no new line for it.
+        """
+        text = f"{state} {percent}%" if percent is not None else state
+        if detail:
+            text = f"{text} ({detail})"
         if self.tty:
-            text = f"{state} {percent}%" if percent is not None else state
             self._draw(f"{bar(percent or 0)} {text}")
         elif (state, percent) != self.last:
             self.last = (state, percent)
-            text = f"{state} {percent}%" if percent is not None else state
             self._line(text)
 
     def downloading(self, done: int, total: int | None) -> None:
@@ -110,8 +114,13 @@ def printable(text: str) -> str:
     return UNPRINTABLE.sub("?", text)
 
 
+def flat(text: str) -> str:
+    """`text` printable and on one line: every run of whitespace (tabs, newlines) becomes one space."""
+    return " ".join(printable(text).split())
+
+
 def one_line(text: str, width: int) -> str:
-    text = " ".join(printable(text).split())
+    text = flat(text)
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
@@ -129,6 +138,22 @@ def jobs_table(jobs: list[dict[str, Any]], *, width: int, now: float) -> str:
         cells = [cell.ljust(w) for cell, w in zip(row, widths, strict=True)]
         lines.append("  ".join([*cells, one_line(str(job.get("prompt") or ""), prompt_width)]).rstrip())
     return printable("\n".join(lines))
+
+
+def jobs_lines(jobs: list[dict[str, Any]]) -> str:
+    """For scripts (stdout not a terminal): no header, nothing cut, one job a line, its values tab-separated:
+    id, status, progress, created (UTC, ISO 8601), prompt. No value holds a tab or a newline."""
+    rows = [
+        [
+            str(job["id"]),
+            status_text(job),
+            f"{job.get('progress') or 0}%",
+            time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(job["created"]))),
+            str(job.get("prompt") or ""),
+        ]
+        for job in jobs
+    ]
+    return "\n".join("\t".join(flat(value) for value in row) for row in rows)
 
 
 def moment(timestamp: float | None, now: float) -> str:

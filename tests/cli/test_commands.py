@@ -4,19 +4,24 @@ from __future__ import annotations
 
 import json
 import os
+import pty
 import re
+import select
 import signal
 import subprocess
 import sys
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+from unittest.mock import ANY
 
 import httpx
 import pytest
 
+from grok_imagine_api.cli import build_parser
 from support import (
     DEMO_MP4,
     PNG_1PX,
@@ -202,7 +207,7 @@ def test_generate_with_an_image_saves_the_servers_video(live: ProcessServer, tmp
     # Not a terminal: one plain line per change.
     lines = result.stderr.splitlines()
     assert lines[0] == f"submitted job {job['id']} to {live.url}"
-    assert any(line.endswith(("] queued", "] processing 0%", "] processing 25%")) for line in lines)
+    assert any(line.endswith(("] processing 0%", "] processing 25%")) or "] queued: " in line for line in lines)
     assert any(" processing " in line for line in lines)
     assert lines[-2].endswith(f"] downloading {len(saved) / 1_000_000:.1f} MB") and lines[-1].endswith("] saved")
     assert all(line.startswith("[") for line in lines[1:])
@@ -289,7 +294,32 @@ def test_generate_gives_up_after_its_timeout_and_the_job_stays(idle: ProcessServ
     assert result.returncode == 1
     job = job_with_prompt(idle, prompt)
     assert job is not None and job["status"] == "pending"
-    assert f"gave up waiting after 0.5 s; job {job['id']} keeps running" in result.stderr
+    assert result.stderr.splitlines()[-2:] == [
+        f"error: gave up waiting after 0.5 s; job {job['id']} is still queued on the server: "
+        "no worker has taken it yet",
+        f"wait again with: grok-imagine-api download {job['id']} (--timeout 0 waits as long as it takes), "
+        f"or stop it: grok-imagine-api cancel {job['id']}",
+    ]
+
+
+def test_download_of_a_job_nobody_takes_says_why_and_stops_by_default(idle: ProcessServer, tmp_path: Path) -> None:
+    job_id = create(idle, unique("an untaken cat"))
+    result = cli("download", job_id, "--timeout", "1", "--server", idle.url, cwd=tmp_path)
+    assert (result.returncode, result.stdout) == (1, "")
+    first, *_ = result.stderr.splitlines()
+    assert re.fullmatch(r"\[0:\d\d\] queued: no worker has taken it yet \(for \d+s\)", first), result.stderr
+    assert f"error: gave up waiting after 1 s; job {job_id} is still queued on the server" in result.stderr
+    assert f"wait again with: grok-imagine-api download {job_id}" in result.stderr
+    assert get(idle, f"/jobs/{job_id}")["status"] == "pending"
+
+
+def test_waiting_stops_after_15_minutes_unless_told_otherwise(tmp_path: Path) -> None:
+    parser = build_parser()
+    for args in (["download", "job_1"], ["generate", "a cat"]):
+        assert parser.parse_args(args).timeout == 900
+    assert parser.parse_args(["download", "job_1", "--timeout", "0"]).timeout == 0  # as long as it takes
+    refused = cli("download", "job_1", "--timeout", "-1", cwd=tmp_path)
+    assert refused.returncode == 2 and "--timeout: must be a number of seconds, 0 or more: -1" in refused.stderr
 
 
 def test_local_mistakes_exit_2_before_calling_the_server(tmp_path: Path) -> None:
@@ -324,24 +354,71 @@ def test_an_unreachable_server_exits_1_without_a_traceback(tmp_path: Path) -> No
         assert "Traceback" not in result.stderr
 
 
+def on_a_terminal(*args: str, cwd: Path) -> str:
+    """The client's stdout when that is a terminal (a pseudo-terminal), its line ends made plain again."""
+    leader, follower = pty.openpty()
+    try:
+        proc = subprocess.Popen(
+            command(*args),
+            cwd=cwd,
+            env=environment(),
+            stdin=subprocess.DEVNULL,
+            stdout=follower,
+            stderr=subprocess.PIPE,
+        )
+    finally:
+        os.close(follower)
+    out = b""
+    deadline = time.monotonic() + 60
+    try:
+        while select.select([leader], [], [], max(0.0, deadline - time.monotonic()))[0]:
+            try:
+                chunk = os.read(leader, 65536)
+            except OSError:  # EIO: the client has exited, the terminal is closed
+                break
+            if not chunk:
+                break
+            out += chunk
+    finally:
+        os.close(leader)
+        _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    return out.decode().replace("\r\n", "\n")
+
+
 def test_jobs_lists_and_filters_by_status_and_text(idle: ProcessServer, tmp_path: Path) -> None:
     marker = uuid.uuid4().hex[:8]
-    waiting = create(idle, f"waiting {marker} " + "very long prompt " * 20)
+    prompt = f"waiting {marker} " + "very long prompt " * 20 + "\tand a tab"
+    waiting = create(idle, prompt)
     stopped = create(idle, f"stopped {marker}")
     assert httpx.post(f"{idle.url}/jobs/{stopped}/cancel").status_code == 200
 
-    result = cli("jobs", "-q", marker, "--server", idle.url, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr
-    header, *rows = result.stdout.splitlines()
+    # On a terminal: a table as wide as the terminal, prompts cut to fit.
+    table = on_a_terminal("jobs", "-q", marker, "--server", idle.url, cwd=tmp_path)
+    header, *rows = table.splitlines()
     assert header.split() == ["ID", "STATUS", "PROGRESS", "AGE", "PROMPT"]
     assert [row.split()[0] for row in rows] == [stopped, waiting]  # newest first
     assert rows[0].split()[1:4] == ["failed", "(cancelled)", "0%"]
     assert rows[1].split()[1:3] == ["pending", "0%"]
-    assert all(len(line) <= 100 for line in result.stdout.splitlines())  # COLUMNS=100
+    assert all(len(line) <= 100 for line in table.splitlines())  # COLUMNS=100
     assert rows[1].endswith("…")
 
+    # Piped, for a script: no header, nothing cut, one job a line with its values tab-separated.
+    result = cli("jobs", "-q", marker, "--server", idle.url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(get(idle, f"/jobs/{waiting}")["created"]))
+    assert [line.split("\t") for line in result.stdout.splitlines()] == [
+        [stopped, "failed (cancelled)", "0%", ANY, f"stopped {marker}"],
+        [waiting, "pending", "0%", created, " ".join(prompt.split())],
+    ]
+
     result = cli("jobs", "-q", marker, "--status", "pending", "--server", idle.url, cwd=tmp_path)
-    assert [row.split()[0] for row in result.stdout.splitlines()[1:]] == [waiting]
+    assert [line.split("\t")[0] for line in result.stdout.splitlines()] == [waiting]
+    for state in ("cancelled", "failed"):  # cancelled is a state of its own, as on the dashboard
+        result = cli("jobs", "-q", marker, "--status", state, "--server", idle.url, cwd=tmp_path)
+        assert [line.split("\t")[0] for line in result.stdout.splitlines()] == (
+            [stopped] if state == "cancelled" else []
+        )
 
     result = cli("jobs", "-q", marker, "--limit", "1", "--json", "--server", idle.url, cwd=tmp_path)
     page = json.loads(result.stdout)
@@ -422,7 +499,8 @@ def test_status_and_the_progress_line_say_why_a_job_waits(idle: ProcessServer, t
 
     result = cli("download", waiting, "--timeout", "1", "--server", idle.url, cwd=tmp_path)
     assert result.returncode == 1
-    assert f"] queued: {reason}\n" in result.stderr
+    assert re.search(rf"\] queued: {re.escape(reason)} \(for \d+s\)\n", result.stderr), result.stderr
+    assert f"is still queued on the server: {reason}\n" in result.stderr
 
 
 def test_status_shows_what_was_asked_and_what_will_be_made(idle: ProcessServer, tmp_path: Path) -> None:

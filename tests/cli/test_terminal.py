@@ -2,7 +2,16 @@ from __future__ import annotations
 
 import io
 
-from grok_imagine_api.terminal import Progress, age, elapsed, fields_text, job_fields, jobs_table, printable
+from grok_imagine_api.terminal import (
+    Progress,
+    age,
+    elapsed,
+    fields_text,
+    job_fields,
+    jobs_lines,
+    jobs_table,
+    printable,
+)
 
 
 class Clock:
@@ -69,6 +78,30 @@ def test_the_table_fits_the_prompt_into_the_width() -> None:
         "job_bb  failed (moderated)  0%        10m  a cat",
     ]
     assert max(len(line) for line in table.splitlines()) == 60
+
+
+def test_piped_jobs_are_whole_and_tab_separated() -> None:
+    jobs = [
+        job(id="job_a", status="processing", progress=45, prompt="a cat\tplaying\npiano " * 10),
+        job(id="job_bb", status="failed", error_code="moderated", created=1764115200, prompt="\x1b]0;x\x07a dog"),
+    ]
+    assert jobs_lines(jobs).splitlines() == [
+        "job_a\tprocessing\t45%\t1970-01-01T00:16:40Z\t" + " ".join(["a cat playing piano"] * 10),
+        "job_bb\tfailed (moderated)\t0%\t2025-11-26T00:00:00Z\t?]0;x?a dog",
+    ]
+
+
+def test_a_detail_is_shown_but_is_no_new_line_in_a_log() -> None:
+    out, clock = io.StringIO(), Clock()
+    log = Progress(out, tty=False, clock=clock)
+    log.show("queued: no worker has taken it yet", None, "for 5s")
+    clock.now += 1
+    log.show("queued: no worker has taken it yet", None, "for 6s")
+    assert out.getvalue() == "[0:00] queued: no worker has taken it yet (for 5s)\n"
+
+    out = io.StringIO()
+    Progress(out, tty=True, clock=clock).show("queued: no worker has taken it yet", None, "for 6s")
+    assert out.getvalue() == f"\r[{'.' * 24}] queued: no worker has taken it yet (for 6s)  0:00"
 
 
 def test_one_jobs_fields() -> None:

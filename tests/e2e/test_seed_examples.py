@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from support import DEMO_MP4, ProcessServer, demo_worker, process_server, wait_until
+from support import DEMO_MP4, ROOT, ProcessServer, demo_worker, process_server, wait_until
 
 # Copied from the founding document ("Python with OpenAI SDK Style"); only the port differs.
 SEED_PYTHON_EXAMPLE = textwrap.dedent(
@@ -174,3 +174,48 @@ def test_the_seed_extension_endpoints_with_curl(tmp_path: Path) -> None:
             timeout=30,
         )
         assert empty.stdout == "204"
+
+
+def readme_commands(after: str) -> list[str]:
+    """The commands of the README's first ```bash block after the line starting with `after`, continuations joined."""
+    readme = (ROOT / "README.md").read_text()
+    start = readme.index("\n" + after)
+    block = readme[readme.index("```bash\n", start) + len("```bash\n") :]
+    block = block[: block.index("```")]
+    return [command for command in block.replace("\\\n", "").splitlines() if command.strip()]
+
+
+def test_the_readme_curl_tour_runs_as_written(live: ProcessServer, tmp_path: Path) -> None:
+    *follow, fetch = [c.replace("http://localhost:8000", live.url) for c in readme_commands("**The founding")]
+    assert fetch.startswith("curl ") and "/videos/$job.mp4" in fetch
+
+    def bash(script: str) -> str:
+        result = subprocess.run(
+            ["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=60
+        )
+        assert result.returncode == 0, result.stderr + result.stdout
+        return result.stdout
+
+    # Create and poll as written; then, as a reader would, download once the job is done.
+    shown = bash("\n".join([*follow, 'printf "\\n%s\\n" "$job"'])).splitlines()
+    job_id = shown[-1]
+    assert re.fullmatch(r"job_[0-9a-f]+", job_id)
+    assert json.loads(shown[0])["id"] == job_id
+    wait_until(lambda: json.loads(curl(f"{live.url}/jobs/{job_id}", cwd=tmp_path))["status"] == "completed", timeout=60)
+    bash(f"job={job_id}\n{fetch}")
+    assert (tmp_path / f"{job_id}.mp4").read_bytes() == DEMO_MP4
+
+    # The create answer the README shows: the founding document's fields, and request_id.
+    created = json.loads(
+        curl("-X", "POST", f"{live.url}/v1/video/generations", "-d", '{"prompt": "a cat"}', cwd=tmp_path)
+    )
+    assert created["request_id"] == created["id"] and created["object"] == "videos.generation"
+
+
+def test_what_the_founding_documents_instructions_make_is_ignored_by_git() -> None:
+    if not (ROOT / ".git").exists():
+        pytest.skip("not a git checkout")
+    made = ["venv/", "jobs.db", "jobs.db-wal", "videos/job_1.mp4", "logs/requests_2026-01-01.jsonl", "video.mp4"]
+    made += ["job_123abc.mp4", ".venv/"]
+    result = subprocess.run(["git", "check-ignore", "--no-index", *made], cwd=ROOT, capture_output=True, text=True)
+    assert result.stdout.splitlines() == made
