@@ -141,6 +141,8 @@ class JobService:
         upload = request.source_upload
         if upload is None and request.source_url is not None:
             upload = await self._fetch_source(request.source_url, request.source_param)
+        if upload is not None:
+            await self._check_source(upload, request.source_param)
         job_id = new_job_id()
         needs = kind + option_needs(options)
         now = self.clock.now()
@@ -191,6 +193,15 @@ class JobService:
                 code="source_not_ready",
             )
         return source
+
+    async def _check_source(self, upload: Upload, param: str) -> None:
+        """A source video is one a worker can start from: an MP4 look-alike is refused now, not on the page."""
+        await asyncio.to_thread(upload.finish)
+        if await asyncio.to_thread(media.probe, upload.path) is None:
+            await asyncio.to_thread(upload.discard)
+            raise InvalidVideo(
+                "The source cannot be read as a video: no decodable video stream with a length", param=param
+            )
 
     async def _fetch_source(self, url: str, param: str) -> Upload:
         """An external source video, fetched now: a worker is never handed a URL this server has not checked."""

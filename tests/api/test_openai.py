@@ -235,6 +235,8 @@ def test_extension_with_an_uploaded_video_and_edit_by_id(client: httpx.Client, s
             None,
         ),
         ({"prompt": "x"}, {"video": ("v.mp4", b"not a video at all", "video/mp4")}, "not_mp4"),
+        # An MP4's first box and then noise: no worker could start from it.
+        ({"prompt": "x"}, {"video": ("v.mp4", DEMO_MP4[:32] + bytes(range(256)) * 200, "video/mp4")}, "invalid_video"),
     ],
 )
 def test_bad_extensions(client: httpx.Client, server: ThreadServer, data: dict, files: dict | None, code: str) -> None:  # type: ignore[type-arg]

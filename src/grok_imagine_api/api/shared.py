@@ -32,7 +32,8 @@ DERIVED_NOTES = {
     **FETCHES,
     413: "An uploaded video over MAX_UPLOAD_BYTES, form fields beside it over 64 KiB, or a JSON body over "
     "MAX_REQUEST_BYTES",
-    415: "A multipart body without a boundary, or an uploaded video that is not an MP4",
+    415: "A multipart body without a boundary, or a source video (uploaded or fetched) that is not an MP4 "
+    "(not_mp4) or cannot be read as a video (invalid_video)",
 }
 
 
