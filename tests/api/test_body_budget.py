@@ -171,3 +171,26 @@ def test_uploads_stream_past_the_budget(server: ThreadServer) -> None:
             reply = upload(http, job["id"], token=work["claim_token"])  # the demo clip, larger than a small body
             assert reply.status_code == 200, reply.text
             assert budget(server).waiting == 0
+
+
+def test_a_body_no_route_takes_holds_no_room(server: ThreadServer) -> None:
+    """Without credentials a caller reaches no route's body; nor may it hold room with a path no route has."""
+    for method, path in (("POST", "/no/such/route"), ("PUT", "/v1/videos/generations")):
+        with RawRequest(server.port, method, path, JSON, declared=CAPACITY) as idle:
+            idle.send(b"{")
+            reply = idle.reply()
+            assert reply.status in (404, 405)
+            assert budget(server).used == 0
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        reply = http.post("/v1/videos/generations", content=create_body(CAPACITY), headers=JSON)
+        assert reply.status_code == 200, reply.text
+
+
+def test_a_body_that_does_not_arrive_in_time_gives_its_room_back(server: ThreadServer) -> None:
+    budget(server).read_seconds = 0.3
+    with hold(server, 300_000) as slow:
+        assert_envelope(slow.reply(), 408, "body_timeout")
+    wait_until(lambda: budget(server).used == 0)
+    with httpx.Client(base_url=server.url, timeout=5) as http:
+        reply = http.post("/v1/videos/generations", content=create_body(CAPACITY), headers=JSON)
+        assert reply.status_code == 200, reply.text

@@ -16,7 +16,7 @@ from starlette.routing import BaseRoute, Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from .auth import Auth, Unauthorized, client_owner, require_worker
-from .limits import send_error
+from .limits import UNROUTED, send_error
 
 Check = Callable[[Auth, Request], object]
 CHECKS: dict[Callable[..., Any], Check] = {client_owner: Auth.client, require_worker: Auth.worker}
@@ -62,6 +62,9 @@ class EarlyAuthMiddleware:
         # GET and HEAD bodies are never read; their routes refuse through their own dependencies.
         if scope["type"] == "http" and scope["method"] not in ("GET", "HEAD"):
             route, checks = self.route_for(scope)
+            if route is None:
+                # 404 or 405: the router answers without the body, so it must not be read (nor room held for it).
+                scope[UNROUTED] = True
             try:
                 for check in checks:
                     check(self.auth, Request(scope))

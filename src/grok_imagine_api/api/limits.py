@@ -14,6 +14,10 @@ BUDGET_WAIT_SECONDS = 2.0
 # Bodies up to this size are not counted against the budget: the server reads that much of any request before
 # the app asks for it anyway, and worker reports and job creations must not wait behind a few big uploads.
 SMALL_BODY_BYTES = 64 * 1024
+# A body read into memory must arrive within this: room held in the budget is not held forever by a slow sender.
+BODY_READ_SECONDS = 60.0
+# Set on the scope of a request no route matches: its body is never read.
+UNROUTED = "grok_imagine_api.unrouted"
 
 
 def _too_large(limit: int) -> PayloadTooLarge:
@@ -30,19 +34,31 @@ class ServerBusy(Unavailable):
         )
 
 
+class BodyTooSlow(APIError):
+    status_code = 408
+    code = "body_timeout"
+
+    def __init__(self, seconds: float) -> None:
+        super().__init__(f"The request body did not arrive within {seconds:g} s")
+
+
 class BodyBudget:
     """Bytes of request bodies held in memory at once, across all requests. A request that finds no room
     waits up to `wait` seconds for others to give some back."""
 
-    def __init__(self, capacity: int, *, wait: float = BUDGET_WAIT_SECONDS) -> None:
+    def __init__(
+        self, capacity: int, *, wait: float = BUDGET_WAIT_SECONDS, read_seconds: float = BODY_READ_SECONDS
+    ) -> None:
         self.capacity = capacity
         self.wait = wait
+        self.read_seconds = read_seconds  # how long one body may take to arrive while it holds room
         self.used = 0
         self.waiting = 0
         self._changed = asyncio.Condition()
 
     async def take(self, size: int) -> bool:
-        if self.used + size <= self.capacity:  # no await in between: nothing else can take the room first
+        # No await in between: nothing else can take the room first. Those already waiting go first.
+        if not self.waiting and self.used + size <= self.capacity:
             self.used += size
             return True
         if size > self.capacity:
@@ -103,10 +119,19 @@ class BodyLimitMiddleware:
     The body is read here, up to the limit, and replayed to the app: an oversized one is refused with 413
     before the app sees any of it, whether or not it declared a Content-Length. Room in the budget is taken
     before the bytes are read (all of a declared Content-Length at once) and given back when the app is done;
-    a request that finds none in time gets 503 `server_busy`. Multipart uploads to `streaming` paths are
-    left alone: those routes stream the file to disk and enforce their own limits."""
+    a request that finds none in time gets 503 `server_busy`, and a body that takes longer than the budget's
+    `read_seconds` to arrive gets 408 `body_timeout`, so a slow sender cannot keep room for long. Multipart uploads to
+    `streaming` paths are left alone: those routes stream the file to disk and enforce their own limits; so
+    are requests no route matches (the router answers 404 or 405 without their body)."""
 
-    def __init__(self, app: ASGIApp, *, limit: int, budget: BodyBudget, streaming: tuple[str, ...] = ()) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        limit: int,
+        budget: BodyBudget,
+        streaming: tuple[str, ...] = (),
+    ) -> None:
         self.app = app
         self.limit = limit
         self.budget = budget
@@ -117,12 +142,18 @@ class BodyLimitMiddleware:
             scope["type"] != "http"
             or scope["method"] in ("GET", "HEAD")
             or (scope["path"] in self.streaming and is_multipart(scope))
+            or scope.get(UNROUTED)
         ):
             await self.app(scope, receive, send)
             return
         hold = Hold(self.budget)
         try:
-            body = await self._read(scope, receive, send, hold)
+            try:
+                async with asyncio.timeout(self.budget.read_seconds):
+                    body = await self._read(scope, receive, send, hold)
+            except TimeoutError:
+                await send_error(send, BodyTooSlow(self.budget.read_seconds))
+                return
             if body is None:
                 return
             replayed = False

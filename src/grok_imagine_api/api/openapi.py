@@ -27,6 +27,7 @@ MEANINGS = {
     410: "The video expired and was deleted",
     413: "The body is over MAX_REQUEST_BYTES",
     415: "Not a multipart body, or the video is not an MP4",
+    408: "The request body did not arrive within 60 s (body_timeout); nothing was done",
     416: "A Range outside the file",
     422: "An Idempotency-Key reused with a different body",
     503: "Busy: the database stayed locked (database_busy), or too many large bodies are being read at once "
@@ -38,6 +39,8 @@ FETCHES = {
     400: "Bad input (`param` names it), or an image or video URL that could not be fetched or is not public "
     "(image_fetch_failed, video_fetch_failed, invalid_image_url, invalid_video_url)"
 }
+# Videos in an object store with S3_DELIVERY=redirect are sent to the store.
+REDIRECT = {307: "S3_DELIVERY=redirect: a short-lived presigned URL of the object store"}
 NO_BODY = {204, 304, 307}
 BINARY = {"type": "string", "format": "binary"}
 REF_PREFIX = "#/components/schemas/"
@@ -86,10 +89,13 @@ def tidy(document: dict[str, Any]) -> dict[str, Any]:
     `json_body` carry their nested models as `$defs`, which resolve only once moved to the components."""
     schemas = document.setdefault("components", {}).setdefault("schemas", {})
     for operations in document.get("paths", {}).values():
-        for operation in operations.values():
+        for method, operation in operations.items():
             responses = operation.get("responses", {})
             if _is_fastapis_422(responses.get("422")):
                 del responses["422"]
+            if method not in ("get", "head") and not _streams_its_body(operation):
+                # A body read into memory that does not arrive in time (api/limits.py): any such route.
+                responses.setdefault("408", _error(MEANINGS[408]))
             for media in operation.get("requestBody", {}).get("content", {}).values():
                 for name, schema in media.get("schema", {}).pop("$defs", {}).items():
                     if schemas.setdefault(name, schema) != schema:
@@ -99,6 +105,19 @@ def tidy(document: dict[str, Any]) -> dict[str, Any]:
         if f"{REF_PREFIX}{unused}" not in _refs(document):
             schemas.pop(unused, None)
     return document
+
+
+def _error(description: str) -> dict[str, Any]:
+    return {
+        "description": description,
+        "content": {"application/json": {"schema": {"$ref": f"{REF_PREFIX}{ErrorResponse.__name__}"}}},
+    }
+
+
+def _streams_its_body(operation: dict[str, Any]) -> bool:
+    """Multipart uploads stream to disk, never held in memory whole, so they have no body deadline."""
+    content = operation.get("requestBody", {}).get("content", {})
+    return bool(content) and set(content) <= {"multipart/form-data"}
 
 
 def _is_fastapis_422(response: dict[str, Any] | None) -> bool:
