@@ -52,7 +52,7 @@ def test_a_url_that_trickles_fails_the_create_at_the_fetch_deadline(
     code = "video_fetch_failed" if param == "video.url" else "image_fetch_failed"
     assert_error(reply, 400, code, param)
     assert "FETCH_TIMEOUT_SECONDS" in reply.json()["error"]["message"]
-    assert 1 <= took < 4, took  # the deadline is 1 s for the whole fetch, not for each read
+    assert 1 <= took < 10, took  # the deadline is 1 s for the whole fetch, not for each read (that takes 14 s)
     assert api.get("/health").json()["jobs"]["pending"] == 0
 
 

@@ -109,6 +109,7 @@ REFUSED = [
     "::1", "::", "fe80::1", "fc00::1", "ff02::1",
     "::127.0.0.1", "::169.254.169.254",  # IPv4-compatible
     "::ffff:127.0.0.1", "::ffff:10.0.0.1", "::ffff:169.254.169.254",  # IPv4-mapped
+    "::ffff:0:127.0.0.1", "::ffff:0:10.0.0.1",  # IPv4-translated
     "64:ff9b::127.0.0.1", "64:ff9b::192.168.1.1",  # NAT64
     "64:ff9b:1::808:808", "64:ff9b:1::a00:1",  # local-use NAT64
     "2002:7f00:1::", "2002:c0a8:101::1", "2002:a9fe:a9fe::1",  # 6to4 of 127.0.0.1, 192.168.1.1, 169.254.169.254
@@ -169,6 +170,23 @@ def test_an_unreachable_first_address_falls_back_to_the_next_checked_one() -> No
         assert fetch(f"http://images.test:{host.port}/cat.png", allow_private=True, resolve=resolver).data == PNG_1PX
 
 
+class TimesOut(Recorder):
+    """The first address never answers a connection attempt."""
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if not self.sent:
+            self.sent.append(request)
+            raise httpx.ConnectTimeout("timed out", request=request)
+        return await super().handle_async_request(request)
+
+
+def test_an_address_that_times_out_falls_back_to_the_next_checked_one() -> None:
+    sent = TimesOut()
+    resolver = Resolver(fine_test=f"{PUBLIC},2606:4700::1111")
+    assert fetch("http://fine.test/cat.png", resolve=resolver, transport=sent).data == PNG_1PX
+    assert [request.url.host for request in sent.sent] == [PUBLIC, "2606:4700::1111"]
+
+
 def test_https_to_a_pinned_address_still_verifies_the_hosts_certificate(tmp_path: Path) -> None:
     cert, key = self_signed(tmp_path, "images.test")
     server_tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
@@ -196,7 +214,7 @@ def test_a_slow_body_is_cut_off_at_the_deadline_for_the_whole_fetch() -> None:
         error = refused(f"{host.url}/slow.png", "image_fetch_failed", allow_private=True, seconds=0.5)
         took = time.monotonic() - started
     assert "IMAGE_FETCH_TIMEOUT_SECONDS" in error.message
-    assert 0.5 <= took < 3, took
+    assert 0.5 <= took < 10, took  # all of it takes 14 s (the image) or 100 s (the video)
 
 
 def test_a_slow_video_is_cut_off_too(tmp_path: Path) -> None:
@@ -219,7 +237,7 @@ def test_a_slow_video_is_cut_off_too(tmp_path: Path) -> None:
     upload.discard()
     assert (err.value.code, err.value.param) == ("video_fetch_failed", "video.url")
     assert "VIDEO_FETCH_TIMEOUT_SECONDS" in err.value.message
-    assert 0.5 <= took < 3, took
+    assert 0.5 <= took < 10, took  # all of it takes 14 s (the image) or 100 s (the video)
 
 
 def test_a_truncated_image_is_refused() -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+import threading
 from typing import Literal
 
 import av
@@ -23,6 +24,9 @@ _DECODERS: dict[str, Literal["png", "mjpeg", "webp"]] = {
     "image/webp": "webp",
 }
 _NAMES = {"image/png": "PNG", "image/jpeg": "JPEG", "image/webp": "WebP"}
+# A decode may take a few hundred MB for a moment: two at a time bound what all the requests together take
+# (the CPU has no more to give anyway).
+_DECODING = threading.BoundedSemaphore(2)
 
 
 def sniff_image_type(data: bytes) -> str | None:
@@ -104,7 +108,8 @@ def _decode(data: bytes, mime: str, param: str) -> None:
     decoder = av.CodecContext.create(_DECODERS[mime], "r")
     decoder.options = {"max_pixels": str(MAX_IMAGE_PIXELS), "err_detect": "explode"}
     try:
-        frames = [*decoder.decode(av.Packet(data)), *decoder.decode(None)]
+        with _DECODING:
+            frames = [*decoder.decode(av.Packet(data)), *decoder.decode(None)]
     except av.error.ArgumentError:
         raise InvalidRequest(
             f"Image is over the limit of {MAX_IMAGE_PIXELS} pixels, or has no valid size",

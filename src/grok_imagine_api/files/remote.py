@@ -34,13 +34,13 @@ async def resolve_host(host: str) -> list[IPAddress]:
 
 
 def _embedded_ipv4(address: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
-    """The IPv4 address an IPv6 one stands for: mapped (::ffff:a.b.c.d), compatible (::a.b.c.d), NAT64
-    (64:ff9b::a.b.c.d) or 6to4 (2002:AABB:CCDD::)."""
+    """The IPv4 address an IPv6 one stands for: mapped (::ffff:a.b.c.d), translated (::ffff:0:a.b.c.d),
+    compatible (::a.b.c.d), NAT64 (64:ff9b::a.b.c.d) or 6to4 (2002:AABB:CCDD::)."""
     if address.ipv4_mapped is not None:
         return address.ipv4_mapped
     if address.sixtofour is not None:
         return address.sixtofour
-    if address in _NAT64 or int(address) >> 32 == 0:
+    if address in _NAT64 or int(address) >> 32 in (0, 0xFFFF_0000):
         return ipaddress.IPv4Address(int(address) & 0xFFFF_FFFF)
     return None
 
@@ -79,7 +79,9 @@ class PinnedTransport(httpx.AsyncBaseTransport):
     ) -> None:
         self._allow_private = allow_private
         self._resolve = resolve
-        self._transport = transport or httpx.AsyncHTTPTransport()
+        # No connection is kept for another request: pooled by address, a TLS connection checked for one name
+        # could otherwise serve a redirect to another name at the same address.
+        self._transport = transport or httpx.AsyncHTTPTransport(limits=httpx.Limits(max_keepalive_connections=0))
 
     async def _addresses(self, host: str) -> Sequence[IPAddress]:
         try:
@@ -109,7 +111,7 @@ class PinnedTransport(httpx.AsyncBaseTransport):
         host = request.url.raw_host.decode("ascii")
         *others, last = await self._addresses(host)
         for address in others:
-            with contextlib.suppress(httpx.ConnectError):
+            with contextlib.suppress(httpx.ConnectError, httpx.ConnectTimeout):
                 return await self._send(request, host, address)
         return await self._send(request, host, last)
 
