@@ -82,6 +82,15 @@ def test_what_no_documented_range_holds_is_a_400(client: httpx.Client, form: dic
     assert client.get("/health").json()["jobs"]["pending"] == 0
 
 
+@pytest.mark.parametrize("reference", [{"file_id": {}}, {"file_id": ""}, {"image_url": ""}, {"url": "x"}, 5, [], ""])
+def test_a_reference_that_names_no_image_is_a_400_not_a_video_without_it(
+    client: httpx.Client, reference: object
+) -> None:
+    reply = client.post("/v1/videos", json={"prompt": "x", "input_reference": reference})
+    assert_error(reply, 400, param="input_reference")
+    assert client.get("/health").json()["jobs"]["pending"] == 0
+
+
 def test_reference_image_as_file_nested_json_or_form_field(client: httpx.Client) -> None:
     data_url = "data:image/png;base64," + base64.b64encode(PNG_1PX).decode()
     client.post(

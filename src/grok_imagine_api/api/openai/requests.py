@@ -25,7 +25,7 @@ async def reference_image(request: Request, fields: dict[str, Any], files: dict[
     if data is not None:
         limit = service(request).settings.max_image_bytes
         return await asyncio.to_thread(check_image, data, max_bytes=limit, param="input_reference")
-    if nested(fields, "input_reference", "file_id"):
+    if nested(fields, "input_reference", "file_id") is not None:
         raise InvalidRequest(
             "input_reference.file_id is not supported (this server has no Files API); send the image as a file "
             "or as input_reference[image_url]",
@@ -33,8 +33,13 @@ async def reference_image(request: Request, fields: dict[str, Any], files: dict[
             code="unsupported_parameter",
         )
     url = nested(fields, "input_reference", "image_url")
-    if url is None and isinstance(fields.get("input_reference"), str):
-        url = fields["input_reference"]
-    if url is not None and not isinstance(url, str):
-        raise InvalidRequest("input_reference.image_url must be a string", param="input_reference")
+    given = fields.get("input_reference")
+    if url is None and isinstance(given, str):
+        url = given
+    if url is None and given is not None:  # a reference was sent that names no image: never make it without
+        raise InvalidRequest(
+            "input_reference must be an image file, a URL, or {image_url: URL}", param="input_reference"
+        )
+    if url is not None and not (isinstance(url, str) and url.strip()):
+        raise InvalidRequest("input_reference.image_url must be a URL", param="input_reference")
     return url
