@@ -51,6 +51,15 @@ class Cluster:
         )
         return result.stdout
 
+    def stop(self) -> None:
+        """Stop the server at once, as if it had crashed (the context manager still removes it)."""
+        data = str(self.directory / "data")
+        subprocess.run(
+            _as_postgres([server_bin("pg_ctl"), "-D", data, "-m", "immediate", "-w", "stop"]),
+            check=True,
+            capture_output=True,
+        )
+
     def fresh_database(self) -> str:
         """The URL of a new, empty database."""
         name = "t_" + uuid.uuid4().hex[:16]

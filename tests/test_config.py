@@ -77,3 +77,19 @@ def test_server_py_reports_a_bad_setting_and_exits(tmp_path: Path) -> None:
     )
     assert result.returncode == 2
     assert "SERVER_PORT=99999" in result.stderr or "SERVER_PORT='99999'" in result.stderr
+
+
+def test_database_url_chooses_the_store(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    from grok_imagine_api.store.factory import build_stores
+    from grok_imagine_api.store.postgres import PostgresJobStore
+    from grok_imagine_api.store.sqlite import SqliteJobStore
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("DATABASE_URL", "")
+    assert Settings().database_url is None
+    assert isinstance(build_stores(Settings())[0], SqliteJobStore)
+    monkeypatch.setenv("DATABASE_URL", "postgresql://grok@db:5432/grok")
+    assert isinstance(build_stores(Settings())[0], PostgresJobStore)
+    monkeypatch.setenv("DATABASE_URL", "mysql://grok@db/grok")
+    with pytest.raises(ValueError, match="postgresql://"):
+        Settings()

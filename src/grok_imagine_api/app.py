@@ -21,15 +21,17 @@ from .api.openapi import install_openapi
 from .api.signing import UrlSigner, new_secret
 from .clock import Clock, SystemClock
 from .config import Settings, load_settings
+from .files.backend import storage_for
 from .files.lock import DataInUse
-from .files.storage import LocalVideoStorage, VideoStorage
+from .files.storage import VideoStorage
 from .maintenance.cleanup import cleanup_forever, run_cleanup
 from .metrics import Metrics
 from .reqlog import RequestLog, RequestLogMiddleware
 from .service import JobService
 from .signals import on_stop_signal
-from .store.base import JobStore
-from .store.sqlite import SqliteJobStore
+from .store.base import JobStore, KeyStore
+from .store.factory import build_stores
+from .worker.sharing import joined, replication
 
 log = logging.getLogger("grok_imagine_api")
 if not log.handlers:
@@ -43,10 +45,10 @@ async def open_data(service: JobService, opened: contextlib.AsyncExitStack) -> N
     """Take the video directory, then the database: each refuses a second server before it touches anything
     (and before the start-up sweep, which would delete the other server's uploads in flight)."""
     try:
-        await asyncio.to_thread(service.storage.open)
-        opened.push_async_callback(asyncio.to_thread, service.storage.close)
-        await service.store.open()
-        opened.push_async_callback(service.store.close)
+        await service.open_storage()
+        opened.push_async_callback(service.close_storage)
+        await service.open_store()
+        opened.push_async_callback(service.close_store)
     except DataInUse as exc:
         log.error("%s", exc)
         logging.getLogger("uvicorn.error").addFilter(quiet_data_in_use)
@@ -69,19 +71,23 @@ def create_app(
     settings: Settings | None = None,
     *,
     clock: Clock | None = None,
-    store: JobStore | None = None,
+    stores: tuple[JobStore, KeyStore] | None = None,
     storage: VideoStorage | None = None,
     run_maintenance: bool = True,
 ) -> FastAPI:
     settings = settings or load_settings()
     settings.prepare_paths()
-    app_metrics = Metrics()
+    app_metrics = Metrics(settings.instance_id)
+    store, keys = stores or build_stores(settings)
+    notifier, worker_table = replication(settings)
     service = JobService(
-        store=store or SqliteJobStore(settings.db_path),
-        storage=storage or LocalVideoStorage(settings.video_storage_path),
+        store=store,
+        keys=keys,
+        storage=storage or storage_for(settings),
         clock=clock or SystemClock(),
         settings=settings,
         metrics=app_metrics,
+        notifier=notifier,
     )
     request_log = RequestLog(settings.log_path)
     gate = Auth(settings)
@@ -91,8 +97,11 @@ def create_app(
         async with contextlib.AsyncExitStack() as opened:
             opened.callback(request_log.close)
             await open_data(service, opened)
+            await opened.enter_async_context(
+                joined(notifier, service.dispatcher.notify_all, service.workers, worker_table, service.clock, service)
+            )
             if gate.clients_need_keys:
-                secret = settings.url_signing_secret or await service.store.meta_value("url_signing_secret", new_secret)
+                secret = settings.url_signing_secret or await service.server_value("url_signing_secret", new_secret)
                 app.state.signer = UrlSigner(secret, settings.video_url_ttl_seconds)
             opened.push_async_callback(stop_task, asyncio.create_task(warn_once_listening(gate)))
             swept = await service.sweep_orphans()

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 import json
+import os
+import socket
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -22,6 +25,9 @@ class Settings(BaseSettings):
     video_storage_path: Path = Path("./videos")
     log_path: Path = Path("./logs")
     db_path: Path = Path("./jobs.db")
+    # postgresql://user:password@host:port/database: the jobs live there instead of DB_PATH (`pip install -e
+    # ".[postgres]"`), so several replicas can share them.
+    database_url: str | None = None
     max_video_age_days: float = Field(7, gt=0)
     job_timeout_seconds: float = Field(300, gt=0)
 
@@ -38,6 +44,8 @@ class Settings(BaseSettings):
     worker_seen_seconds: float = Field(120, gt=0)
     max_poll_wait_seconds: float = Field(30, ge=0, le=300)
     log_level: str = "info"
+    # This replica's name among several on one database: in its worker rows and its notifications.
+    instance_id: str = Field(default_factory=lambda: f"{socket.gethostname()}:{os.getpid()}", min_length=1)
 
     # Access control.
     api_keys: Annotated[list[str], NoDecode] = []
@@ -57,6 +65,16 @@ class Settings(BaseSettings):
     # `strict` refuses (400) anything the default table cannot make exactly, and fails mismatched videos.
     option_matching: Literal["nearest", "strict"] = "nearest"
     no_capable_worker_seconds: float = Field(600, gt=0)
+
+    # Videos in an S3-compatible object store (the `s3` extra) instead of VIDEO_STORAGE_PATH, which then holds
+    # only temp files. `stream` serves video_urls through this server; `redirect` answers 307 to a presigned URL.
+    video_storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    aws_access_key_id: str | None = None
+    aws_secret_access_key: SecretStr | None = None
+    aws_region: str | None = None
+    s3_delivery: Literal["stream", "redirect"] = "stream"
+    s3_url_ttl_seconds: float = Field(300, gt=0, le=7 * 86400)
 
     @field_validator("public_base_url")
     @classmethod
@@ -80,7 +98,19 @@ class Settings(BaseSettings):
                 raise ValueError("not a valid JSON list; use a comma-separated list or a JSON array") from None
         return [item.strip() for item in value.split(",") if item.strip()]
 
-    @field_validator("option_matching", mode="before")
+    @field_validator("video_storage_url", "s3_endpoint_url", "aws_access_key_id", "aws_region")
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() or None if value is not None else None
+
+    @field_validator("video_storage_url")
+    @classmethod
+    def _s3_url(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_s3_url(value)
+        return value
+
+    @field_validator("option_matching", "s3_delivery", mode="before")
     @classmethod
     def _lower(cls, value: object) -> object:
         return value.strip().lower() if isinstance(value, str) else value
@@ -98,6 +128,15 @@ class Settings(BaseSettings):
     def _readable(cls, value: Path | None) -> Path | None:
         if value is not None and not value.is_file():
             raise ValueError(f"no such file: {value}")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("postgresql://", "postgres://")):
+            raise ValueError("must start with postgresql:// (unset: SQLite at DB_PATH)")
         return value
 
     @field_validator("worker_token", "url_signing_secret")
@@ -128,6 +167,14 @@ class Settings(BaseSettings):
         self.video_storage_path.mkdir(parents=True, exist_ok=True)
         self.log_path.mkdir(parents=True, exist_ok=True)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
+
+
+def parse_s3_url(url: str) -> tuple[str, str]:
+    """`s3://bucket/some/prefix` -> ("bucket", "some/prefix")."""
+    parts = urlsplit(url)
+    if parts.scheme != "s3" or not parts.netloc or parts.query or parts.fragment:
+        raise ValueError("must look like s3://bucket or s3://bucket/prefix")
+    return parts.netloc, parts.path.strip("/")
 
 
 def load_settings() -> Settings:

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import AsyncIterator, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -34,16 +34,17 @@ from .domain.options import Asked, from_options, match
 from .domain.output import check_output
 from .files import media
 from .files.remote import fetch_image, fetch_video
-from .files.storage import Upload, VideoStorage
+from .files.storage import Stored, Upload, VideoStorage
 from .metrics import Metrics
-from .store.base import ACTIVITY_BUCKET, Activity, JobStore
+from .store.base import ACTIVITY_BUCKET, Activity, IdempotencyRecord, JobStore, KeyStore
 from .worker.dispatch import Dispatcher
+from .worker.notify import LocalNotifier, Notifier
 from .worker.registry import WorkerError, WorkerInfo, WorkerRegistry
 
 log = logging.getLogger("grok_imagine_api")
 
-# While nothing wakes it, a long poll still looks for work this often: jobs queued by another
-# process (a second server on the same database) are found without an in-process wake-up.
+# While nothing wakes it, a long poll still looks for work this often: a job whose notification from another
+# replica was lost (worker/notify.py) waits at most this long.
 RECHECK_SECONDS = 2.0
 MAX_LIST_LIMIT = 1000
 MAX_SEARCH_CHARS = 200
@@ -54,8 +55,6 @@ TIMING_SAMPLE = 200
 # most every ACTIVITY_REFRESH_SECONDS, and without changes once a minute (the hours move on).
 ACTIVITY_REFRESH_SECONDS = 2.0
 ACTIVITY_MAX_AGE_SECONDS = 60.0
-# Images bigger than this are decoded in a thread, keeping the event loop free for everyone else.
-LARGE_IMAGE_CHARS = 128 * 1024
 
 
 @dataclass(frozen=True)
@@ -96,35 +95,96 @@ class JobService:
         self,
         *,
         store: JobStore,
+        keys: KeyStore,
         storage: VideoStorage,
         clock: Clock,
         settings: Settings,
         dispatcher: Dispatcher | None = None,
         workers: WorkerRegistry | None = None,
         metrics: Metrics | None = None,
+        notifier: Notifier | None = None,
     ) -> None:
-        self.store = store
-        self.storage = storage
+        self._store = store
+        self._keys = keys
+        self._storage = storage
         self.clock = clock
         self.settings = settings
         self.dispatcher = dispatcher or Dispatcher()
+        self.notifier = notifier or LocalNotifier()
         self.workers = workers or WorkerRegistry.for_settings(settings)
         self.metrics = metrics or Metrics()
         self._background: set[asyncio.Future[None]] = set()
         self._completions = KeyedLock()
         self._thumbnails = KeyedLock()
         self.metrics.watch_storage(storage)
-        # Bumped by every change to a job this process makes: the dashboard refreshes when it moves.
-        self.version = 0
+        # Bumped by every change to a job this process makes; with several replicas, `elsewhere` is the sum of
+        # the others' (worker/sharing.py). The dashboard refreshes when `version` moves.
+        self.changes = 0
+        self.elsewhere = 0
         self._activity: ActivitySnapshot | None = None
+
+    @property
+    def version(self) -> int:
+        return self.changes + self.elsewhere
 
     def _changed(self, jobs: int = 1) -> None:
         if jobs:
-            self.version += 1
+            self.changes += 1
+
+    def _job_waiting(self) -> None:
+        """A job was queued: wake the long polls of this replica, and of the others."""
+        self.dispatcher.notify_all()
+        self.notifier.publish()
 
     @property
     def lease_seconds(self) -> float:
         return self.settings.job_timeout_seconds
+
+    # -- the store: opened and closed here, reached only through these doors ------------------
+
+    async def open_store(self) -> None:
+        await self._store.open()
+
+    async def close_store(self) -> None:
+        await self._store.close()
+
+    async def find(self, job_id: str) -> Job | None:
+        """A job by id, whoever owns it, deleted or not (for the server's own views; clients use get)."""
+        return await self._store.get(job_id)
+
+    async def input_image(self, job: Job) -> InputImage | None:
+        return await self._store.get_image(job.id) if job.image_mime else None
+
+    async def counts(self) -> dict[JobStatus, int]:
+        return await self._store.counts()
+
+    async def server_value(self, name: str, default: Callable[[], str]) -> str:
+        """A value every replica shares (such as the URL signing secret), made once with `default`."""
+        return await self._keys.meta_value(name, default)
+
+    async def idempotency_begin(self, scope: str, key: str, fingerprint: str) -> IdempotencyRecord | None:
+        return await self._keys.idempotency_begin(scope, key, fingerprint, self.clock.now())
+
+    async def idempotency_finish(self, scope: str, key: str, status_code: int, response: str) -> None:
+        await self._keys.idempotency_finish(scope, key, status_code, response)
+
+    async def idempotency_abort(self, scope: str, key: str) -> None:
+        await self._keys.idempotency_abort(scope, key)
+
+    async def purge_idempotency(self) -> int:
+        return await self._keys.idempotency_purge(before=self.clock.now() - self.settings.idempotency_ttl_seconds)
+
+    # -- the video storage: opened and closed here, reached only through these doors -----------
+
+    async def open_storage(self) -> None:
+        await self._storage.open()
+
+    async def close_storage(self) -> None:
+        await self._storage.close()
+
+    def begin_upload(self, *, hashed: bool = False) -> Upload:
+        """A temp file a request streams a video into (blocking but quick: the multipart parser calls it)."""
+        return self._storage.begin_upload(hashed=hashed)
 
     # -- clients ----------------------------------------------------------------------------
 
@@ -150,8 +210,8 @@ class JobService:
         unable = waiting_reason(needs, [info.tokens for info in connected]) is not None
         try:
             if upload is not None:
-                await asyncio.to_thread(self.storage.promote_source, upload, job_id)
-            job = await self.store.create(
+                await self._storage.promote_source(upload, job_id)
+            job = await self._store.create(
                 NewJob(
                     id=job_id,
                     model=request.model,
@@ -174,9 +234,9 @@ class JobService:
         except BaseException:
             if upload is not None:
                 await asyncio.to_thread(upload.discard)  # before it moved: the temp file
-                await asyncio.to_thread(self.storage.delete_source, job_id)  # after: the job's source
+                await self._storage.delete_source(job_id)  # after: the job's source
             raise
-        self.dispatcher.notify_all()
+        self._job_waiting()
         self.metrics.created()
         self._changed()
         return job
@@ -186,7 +246,7 @@ class JobService:
         if request.source_job_id is None:
             return None
         source = await self.get(request.source_job_id, viewer=request.owner, param=request.source_param)
-        if not source.has_video or self.storage.path_for(source.id) is None:
+        if not source.has_video or await self._storage.video(source.id) is None:
             raise InvalidRequest(
                 f"Video {source.id} is {source.status.value} and has no video to start from",
                 param=request.source_param,
@@ -205,7 +265,7 @@ class JobService:
 
     async def _fetch_source(self, url: str, param: str) -> Upload:
         """An external source video, fetched now: a worker is never handed a URL this server has not checked."""
-        upload = await asyncio.to_thread(self.storage.begin_upload)
+        upload = await asyncio.to_thread(self._storage.begin_upload)
         try:
             await fetch_video(
                 url,
@@ -240,13 +300,12 @@ class JobService:
                 fetch_seconds=self.settings.image_fetch_timeout_seconds,
                 allow_private=self.settings.allow_private_urls,
             )
-        if len(image) > LARGE_IMAGE_CHARS:
-            return await asyncio.to_thread(decode_image, image, max_bytes=self.settings.max_image_bytes, param=param)
-        return decode_image(image, max_bytes=self.settings.max_image_bytes, param=param)
+        # Off the event loop, always: every pixel is decoded, and a small PNG can hold many.
+        return await asyncio.to_thread(decode_image, image, max_bytes=self.settings.max_image_bytes, param=param)
 
     async def get(self, job_id: str, *, viewer: str | None = None, param: str = "job_id") -> Job:
         """The job, if `viewer` may see it (None: anyone) and it was not deleted."""
-        job = await self.store.get(job_id)
+        job = await self._store.get(job_id)
         if job is None or job.deleted_at is not None or (viewer is not None and job.owner != viewer):
             raise NotFound(f"No job with id '{job_id}'", param=param, code="job_not_found")
         return job
@@ -266,7 +325,7 @@ class JobService:
         if text is not None and len(text) > MAX_SEARCH_CHARS:
             raise InvalidRequest(f"q must be at most {MAX_SEARCH_CHARS} characters", param="q")
         before = decode_cursor(cursor) if cursor else None
-        jobs = await self.store.list_jobs(
+        jobs = await self._store.list_jobs(
             status=status,
             limit=limit + 1,
             before_seq=before,
@@ -283,7 +342,7 @@ class JobService:
         self, *, viewer: str | None, limit: int, after_seq: int | None, ascending: bool
     ) -> tuple[list[Job], bool]:
         """A page in creation order from a job's position (OpenAI's `after`), and whether more follow."""
-        jobs = await self.store.list_jobs(
+        jobs = await self._store.list_jobs(
             status=None,
             limit=limit + 1,
             owner=viewer,
@@ -296,18 +355,18 @@ class JobService:
     async def delete(self, job_id: str, *, viewer: str | None = None) -> Job:
         """Remove a job's files and hide it; a queued job is never handed out, a running one is cancelled."""
         before = await self.get(job_id, viewer=viewer, param="video_id")
-        job = await self.store.delete(job_id, now=self.clock.now())
+        job = await self._store.delete(job_id, now=self.clock.now())
         if job.cancelled and before.status in (JobStatus.PENDING, JobStatus.PROCESSING):
             self.metrics.failed(job)
-        await asyncio.to_thread(self.storage.delete, job_id)
-        self.workers.finished(job.worker_id, job.id)
+        await self._storage.delete(job_id)
+        self.workers.finished(job.worker_id, job.id, self.clock.now())
         self._changed()
         return job
 
     async def cancel(self, job_id: str, *, viewer: str | None = None) -> Job:
         """Stop a queued or running job but keep it listed; cancelling a cancelled job changes nothing."""
         job = await self.get(job_id, viewer=viewer)
-        cancelled = await self.store.cancel(job_id, now=self.clock.now())
+        cancelled = await self._store.cancel(job_id, now=self.clock.now())
         if cancelled is None:
             job = await self.get(job_id, viewer=viewer)  # as it is now: it finished since it was read
             if job.cancelled:
@@ -317,9 +376,9 @@ class JobService:
                 param="job_id",
                 code="job_finished",
             )
-        self.workers.finished(cancelled.worker_id, cancelled.id)
+        self.workers.finished(cancelled.worker_id, cancelled.id, self.clock.now())
         self.metrics.failed(cancelled)
-        await asyncio.to_thread(self.storage.delete_source, cancelled.id)
+        await self._storage.delete_source(cancelled.id)
         self._changed()
         return cancelled
 
@@ -332,7 +391,7 @@ class JobService:
                 param="job_id",
                 code="not_rerunnable",
             )
-        image = await self.store.get_image(job_id) if job.image_mime else None
+        image = await self._store.get_image(job_id) if job.image_mime else None
         return await self.create(
             JobRequest(
                 prompt=job.prompt,
@@ -347,8 +406,8 @@ class JobService:
 
     async def state_counts(self) -> dict[str, int]:
         """Jobs per state, with the cancelled ones (failed, code `cancelled`) apart from the other failed ones."""
-        counts = await self.store.counts()
-        cancelled = await self.store.count_cancelled()
+        counts = await self._store.counts()
+        cancelled = await self._store.count_cancelled()
         states = {status.value: counts.get(status, 0) for status in JobStatus}
         states[JobStatus.FAILED.value] -= cancelled
         states["cancelled"] = cancelled
@@ -364,30 +423,41 @@ class JobService:
             if age < ACTIVITY_MAX_AGE_SECONDS and (cached.version == self.version or age < ACTIVITY_REFRESH_SECONDS):
                 return cached
         version = self.version
-        activity = await self.store.activity(since=since, recent=TIMING_SAMPLE)
+        activity = await self._store.activity(since=since, recent=TIMING_SAMPLE)
         self._activity = ActivitySnapshot(now, version, since, activity)
         return self._activity
 
-    async def thumbnail(self, job: Job) -> str | None:
-        """Path of the job's JPEG thumbnail, made from its video on first use (by one request: the others
-        asking meanwhile wait for it)."""
-        video = self.storage.path_for(job.id) if job.has_video else None
-        if video is None:
+    async def video(self, job: Job) -> Stored | None:
+        """Where the job's video is, to serve it; None when it has none (or it went)."""
+        return await self._storage.video(job.id) if job.has_video else None
+
+    async def source_video(self, job: Job) -> Stored | None:
+        """What a worker starts a remix, extension or edit from: its uploaded or fetched source, or else the
+        video of the job it names."""
+        stored = await self._storage.source(job.id)
+        if stored is None and job.source_job_id is not None:
+            source = await self._store.get(job.source_job_id)
+            if source is not None and source.has_video:
+                stored = await self._storage.video(source.id)
+        return stored
+
+    async def thumbnail(self, job: Job) -> Stored | None:
+        """The job's JPEG thumbnail, made from its video on first use (by one request: the others asking
+        meanwhile wait for it)."""
+        if await self.video(job) is None:
             return None
-        target = self.storage.thumbnail_target(job.id)
-        if target.exists():
-            return str(target)
+        existing = await self._storage.thumbnail(job.id)
+        if existing is not None:
+            return existing
         async with self._thumbnails.hold(job.id):
-            if target.exists():
-                return str(target)
-            jpeg = await asyncio.to_thread(media.thumbnail, video)
+            existing = await self._storage.thumbnail(job.id)
+            if existing is not None:
+                return existing
+            async with self._storage.local_copy(job.id) as video:
+                jpeg = await asyncio.to_thread(media.thumbnail, video) if video is not None else None
             if jpeg is None:
                 return None
-            return str(await asyncio.to_thread(self.storage.save_thumbnail, job.id, jpeg))
-
-    def video_path(self, job: Job) -> str | None:
-        path = self.storage.path_for(job.id) if job.has_video else None
-        return str(path) if path else None
+            return await self._storage.save_thumbnail(job.id, jpeg)
 
     # -- workers ----------------------------------------------------------------------------
 
@@ -432,7 +502,7 @@ class JobService:
     async def _claim(self, worker_id: str) -> Claim | None:
         abilities = self.workers.seen(worker_id, self.clock.now()).tokens
         attempt = asyncio.ensure_future(
-            self.store.claim(
+            self._store.claim(
                 worker_id=worker_id, lease_seconds=self.lease_seconds, now=self.clock.now(), abilities=abilities
             )
         )
@@ -443,7 +513,7 @@ class JobService:
             attempt.add_done_callback(self._release_abandoned)
             raise
         if claim is not None and claim.job.source_job_id is not None:
-            source = await self.store.get(claim.job.source_job_id)
+            source = await self._store.get(claim.job.source_job_id)
             claim = replace(claim, source_grok_post_id=source.grok_post_id if source else None)
         return claim
 
@@ -457,21 +527,21 @@ class JobService:
     async def release(self, claim: Claim) -> None:
         """Put a claimed job back at the head of the queue (its worker never received it)."""
         token = claim.job.claim_token
-        if token and await self.store.release(claim.job.id, claim_token=token, now=self.clock.now()):
-            self.workers.finished(claim.job.worker_id, claim.job.id)
-            self.dispatcher.notify_all()
+        if token and await self._store.release(claim.job.id, claim_token=token, now=self.clock.now()):
+            self.workers.finished(claim.job.worker_id, claim.job.id, self.clock.now())
+            self._job_waiting()
             self._changed()
 
     async def check_report(self, job_id: str, claim_token: str | None) -> Job:
         """Fail fast, before a large upload is read, when the report could not be accepted anyway."""
-        job = await self.store.get(job_id)
+        job = await self._store.get(job_id)
         if job is None:
             raise NotFound(f"No job with id '{job_id}'", param="job_id", code="job_not_found")
         check_worker_report(job, claim_token, self.clock.now())
         return job
 
     async def renew_lease(self, job_id: str, *, claim_token: str | None, progress: int | None = None) -> Job:
-        job = await self.store.touch(
+        job = await self._store.touch(
             job_id, claim_token=claim_token, progress=progress, lease_seconds=self.lease_seconds, now=self.clock.now()
         )
         if job.worker_id:
@@ -486,7 +556,7 @@ class JobService:
         except Conflict as exc:
             if exc.code != "job_cancelled":
                 raise
-            cancelled = await self.store.get(job_id)
+            cancelled = await self._store.get(job_id)
             if cancelled is None or (claim_token is not None and cancelled.claim_token != claim_token):
                 raise
             return cancelled
@@ -515,9 +585,9 @@ class JobService:
             mismatch = check_output(job, produced) or None
             if mismatch and self.settings.option_matching == "strict":
                 return await self._refuse_output(job, claim_token, upload, produced, mismatch)
-            await asyncio.to_thread(self.storage.promote, upload, job_id)
+            await self._storage.promote(upload, job_id)
             try:
-                job = await self.store.complete(
+                job = await self._store.complete(
                     job_id,
                     claim_token=claim_token,
                     video_size=upload.size,
@@ -527,10 +597,12 @@ class JobService:
                     output_mismatch=mismatch,
                 )
             except BaseException:
-                # The lease was lost while the file moved (e.g. the stale sweep ran): the file is no one's.
-                await asyncio.to_thread(self.storage.delete, job_id)
+                # The lease was lost while the file moved (e.g. the stale sweep ran): the file is no one's. Unless
+                # the same upload, sent again to another replica, completed the job meanwhile: then it is that one's.
+                if not await self._completed(job_id):
+                    await self._storage.delete(job_id)
                 raise
-        self.workers.completed(job.worker_id, job.id)
+        self.workers.completed(job.worker_id, job.id, self.clock.now())
         self.metrics.completed(job, upload.size)
         self.metrics.mismatched(mismatch or [])
         if mismatch:
@@ -538,6 +610,14 @@ class JobService:
         self._in_background(self._after_completion(job))
         self._changed()
         return job
+
+    async def _completed(self, job_id: str) -> bool:
+        """Whether the job is completed now; False when it cannot be read."""
+        try:
+            job = await self._store.get(job_id)
+        except Exception:
+            return False
+        return job is not None and job.status is JobStatus.COMPLETED
 
     async def _refuse_output(
         self,
@@ -548,7 +628,7 @@ class JobService:
         mismatch: list[dict[str, Any]],
     ) -> Job:
         await asyncio.to_thread(upload.discard)
-        failed = await self.store.fail(
+        failed = await self._store.fail(
             job.id,
             claim_token=claim_token,
             error="The video is not what was promised: " + "; ".join(item["message"] for item in mismatch),
@@ -565,7 +645,7 @@ class JobService:
         return failed
 
     async def _after_completion(self, job: Job) -> None:
-        await asyncio.to_thread(self.storage.delete_source, job.id)
+        await self._storage.delete_source(job.id)
 
     def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
         task = asyncio.ensure_future(work)
@@ -573,10 +653,10 @@ class JobService:
         task.add_done_callback(self._background.discard)
 
     async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode) -> Job:
-        job = await self.store.fail(job_id, claim_token=claim_token, error=error, code=code, now=self.clock.now())
+        job = await self._store.fail(job_id, claim_token=claim_token, error=error, code=code, now=self.clock.now())
         self._worker_failed(job)
         self.metrics.failed(job)
-        await asyncio.to_thread(self.storage.delete_source, job.id)
+        await self._storage.delete_source(job.id)
         self._changed()
         return job
 
@@ -590,7 +670,7 @@ class JobService:
 
     async def fail_stale(self) -> list[Job]:
         minutes = self.settings.job_timeout_seconds / 60
-        jobs = await self.store.fail_stale(
+        jobs = await self._store.fail_stale(
             now=self.clock.now(),
             error=f"Worker stopped responding: no progress report for {minutes:g} minutes",
         )
@@ -598,7 +678,7 @@ class JobService:
         for job in jobs:
             self._worker_failed(job)
             self.metrics.failed(job)
-            await asyncio.to_thread(self.storage.delete_source, job.id)
+            await self._storage.delete_source(job.id)
             log.warning("job %s failed: worker %s went silent", job.id, job.worker_id)
         return jobs
 
@@ -607,19 +687,19 @@ class JobService:
         now = self.clock.now()
         connected = [info.tokens for info in self.workers.recent(now)]
         reasons: dict[tuple[str, ...], str] = {}
-        for waiting in await self.store.waiting_needs():
+        for waiting in await self._store.waiting_needs():
             reason = waiting_reason(waiting, connected)
             if reason is not None:
                 reasons[tuple(waiting)] = reason
-        await self.store.mark_unmatched([list(needs) for needs in reasons], now=now)
+        await self._store.mark_unmatched([list(needs) for needs in reasons], now=now)
         limit = self.settings.no_capable_worker_seconds
         failed: list[Job] = []
         for needs, reason in reasons.items():
             error = f"No connected worker could make this job for {limit:g} s: it was {reason}"
-            failed += await self.store.fail_unmatched(list(needs), before=now - limit, now=now, error=error)
+            failed += await self._store.fail_unmatched(list(needs), before=now - limit, now=now, error=error)
         for job in failed:
             self.metrics.failed(job)
-            await asyncio.to_thread(self.storage.delete_source, job.id)
+            await self._storage.delete_source(job.id)
             log.warning("job %s failed: %s", job.id, job.error)
         self._changed(len(failed))
         return failed
@@ -628,9 +708,11 @@ class JobService:
         now = self.clock.now()
         expired: list[str] = []
         while True:
-            batch = await self.store.expire_videos(cutoff=now - self.settings.max_video_age_seconds, now=now, limit=500)
+            batch = await self._store.expire_videos(
+                cutoff=now - self.settings.max_video_age_seconds, now=now, limit=500
+            )
             for job_id in batch:
-                await asyncio.to_thread(self.storage.delete, job_id)
+                await self._storage.delete(job_id)
             expired.extend(batch)
             self._changed(len(batch))
             if len(batch) < 500:
@@ -639,14 +721,14 @@ class JobService:
     async def sweep_orphans(self) -> int:
         """Remove temp files (uploads, thumbnails) and files no job needs any more (left by a crash, expiry or
         deletion)."""
-        removed = await asyncio.to_thread(self.storage.sweep_temp)
-        on_disk = await asyncio.to_thread(self.storage.file_ids)
+        removed = await self._storage.sweep_temp()
+        on_disk = await self._storage.file_ids()
         for start in range(0, len(on_disk), 500):
             batch = on_disk[start : start + 500]
-            live = await self.store.jobs_keeping_files(batch)
+            live = await self._store.jobs_keeping_files(batch)
             for job_id in batch:
                 if job_id not in live:
-                    await asyncio.to_thread(self.storage.delete, job_id)
+                    await self._storage.delete(job_id)
                     removed += 1
         return removed
 

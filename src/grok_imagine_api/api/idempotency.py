@@ -64,42 +64,55 @@ async def idempotent(
     scope = f"{viewer or '-'} {request.method} {request.url.path}"
     digest = fingerprint(parts)
     while True:
-        record = await svc.store.idempotency_begin(scope, key, digest, svc.clock.now())
-        if record is None:
-            break
-        if record.fingerprint != digest:
-            raise KeyReused("This Idempotency-Key was already used with a different request", param="Idempotency-Key")
-        if record.status_code is not None and record.response is not None:
-            return replay(record.status_code, record.response)
+        # Duplicates in this process wait for the one taking or holding the key: the marker is set before the
+        # reservation is asked for, so no duplicate can find the reservation without it.
         running = keys.in_flight.get((scope, key))
         if running is not None:
             try:
                 await asyncio.wait_for(running.wait(), IN_FLIGHT_WAIT_SECONDS)
             except TimeoutError:
-                pass
-            else:
-                continue  # the first request finished (or failed): look again
+                raise Conflict(
+                    "A request with this Idempotency-Key is still in progress", param="Idempotency-Key"
+                ) from None
+            continue  # the first request finished (or failed): look again
+        done = keys.in_flight[(scope, key)] = asyncio.Event()
+        try:
+            record = await svc.idempotency_begin(scope, key, digest)
+        except BaseException:
+            forget(keys, scope, key, done)
+            raise
+        if record is None:
+            break
+        forget(keys, scope, key, done)  # held elsewhere: another replica, or a crashed request
+        if record.fingerprint != digest:
+            raise KeyReused("This Idempotency-Key was already used with a different request", param="Idempotency-Key")
+        if record.status_code is not None and record.response is not None:
+            return replay(record.status_code, record.response)
         if svc.clock.now() - record.created_at > ABANDONED_AFTER_SECONDS:
-            await svc.store.idempotency_abort(scope, key)
+            await svc.idempotency_abort(scope, key)
             continue
         raise Conflict("A request with this Idempotency-Key is still in progress", param="Idempotency-Key")
 
-    done = keys.in_flight[(scope, key)] = asyncio.Event()
     try:
         response = await run()
     except BaseException:
-        await svc.store.idempotency_abort(scope, key)
+        await svc.idempotency_abort(scope, key)
         raise
     else:
         if 200 <= response.status_code < 300:
             try:
-                await svc.store.idempotency_finish(scope, key, response.status_code, bytes(response.body).decode())
+                await svc.idempotency_finish(scope, key, response.status_code, bytes(response.body).decode())
             except Exception:
                 # The job exists: answering with an error now would invite the very duplicate the key prevents.
                 log.exception("could not record the answer for Idempotency-Key %r", key)
         else:
-            await svc.store.idempotency_abort(scope, key)
+            await svc.idempotency_abort(scope, key)
         return response
     finally:
-        done.set()
+        forget(keys, scope, key, done)
+
+
+def forget(keys: IdempotencyKeys, scope: str, key: str, done: asyncio.Event) -> None:
+    done.set()
+    if keys.in_flight.get((scope, key)) is done:
         del keys.in_flight[(scope, key)]

@@ -103,7 +103,7 @@ async def get_job(request: Request, job_id: str, viewer: Viewer) -> dict[str, An
 async def get_image(request: Request, job_id: str, viewer: Viewer) -> Response:
     svc = service(request)
     job = await svc.get(job_id, viewer=viewer)
-    image = await svc.store.get_image(job.id) if job.image_mime else None
+    image = await svc.input_image(job)
     if image is None:
         raise NotFound(f"Job {job_id} has no input image", param="job_id", code="image_not_found")
     return Response(image.data, media_type=image.mime, headers={"Cache-Control": "private, max-age=86400"})

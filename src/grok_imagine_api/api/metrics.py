@@ -23,5 +23,5 @@ async def metrics(request: Request, viewer: Viewer) -> Response:
     svc = service(request)
     collected: Metrics = request.app.state.metrics
     # Gauges of the present are read now, at scrape time; counters and histograms were kept up as things happened.
-    collected.refresh(await svc.store.counts(), svc.workers.online(svc.clock.now()))
+    collected.refresh(await svc.counts(), svc.workers.online(svc.clock.now()))
     return Response(collected.exposition(), media_type=CONTENT_TYPE_LATEST)

@@ -33,7 +33,7 @@ def sees(viewer: str | None, owner: str | None) -> bool:
 async def health(request: Request) -> dict[str, Any]:
     svc = service(request)
     now = svc.clock.now()
-    counts = await svc.store.counts()
+    counts = await svc.counts()
     registry = svc.workers
     listed = registry.listed(now)
     workers: dict[str, Any] = {
@@ -149,7 +149,7 @@ async def workers(request: Request, viewer: Viewer) -> dict[str, Any]:
     progress: dict[str, int] = {}
     for info in listed:
         shown = info.current_job_id if sees(viewer, info.current_job_owner) else None
-        if shown and (job := await svc.store.get(shown)) is not None:
+        if shown and (job := await svc.find(shown)) is not None:
             progress[job.id] = job.progress
     return {
         "object": "list",

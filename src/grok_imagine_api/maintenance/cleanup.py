@@ -24,7 +24,7 @@ async def run_cleanup(service: JobService, request_log: RequestLog) -> CleanupRe
     stale = await service.fail_stale()
     unmatched = await service.fail_unmatched()
     expired = await service.expire_videos()
-    await service.store.idempotency_purge(before=service.clock.now() - service.settings.idempotency_ttl_seconds)
+    await service.purge_idempotency()
     pruned = await asyncio.to_thread(
         request_log.prune, retention_days=service.settings.log_retention_days, now=service.clock.now()
     )

@@ -120,9 +120,20 @@ class JobStore(Protocol):
 
     async def activity(self, *, since: float, recent: int) -> Activity: ...
 
-    async def idempotency_begin(
-        self, scope: str, key: str, fingerprint: str, now: float
-    ) -> IdempotencyRecord | None: ...
+    async def counts(self) -> dict[JobStatus, int]: ...
+
+    async def count_cancelled(self) -> int:
+        """Of the failed jobs in counts(), those cancelled (code `cancelled`)."""
+        ...
+
+
+class KeyStore(Protocol):
+    """Idempotency keys and server-wide values (such as the URL signing secret), shared by every replica.
+    Opened and closed with the job store it belongs to."""
+
+    async def idempotency_begin(self, scope: str, key: str, fingerprint: str, now: float) -> IdempotencyRecord | None:
+        """Reserve `key`, or return the record already there (finished, or still in flight)."""
+        ...
 
     async def idempotency_finish(self, scope: str, key: str, status_code: int, response: str) -> None: ...
 
@@ -130,10 +141,6 @@ class JobStore(Protocol):
 
     async def idempotency_purge(self, *, before: float) -> int: ...
 
-    async def meta_value(self, name: str, default: Callable[[], str]) -> str: ...
-
-    async def counts(self) -> dict[JobStatus, int]: ...
-
-    async def count_cancelled(self) -> int:
-        """Of the failed jobs in counts(), those cancelled (code `cancelled`)."""
+    async def meta_value(self, name: str, default: Callable[[], str]) -> str:
+        """A server-wide value, created once with `default` and kept from then on."""
         ...

@@ -1,8 +1,13 @@
-"""Loads `queries.sql`: blocks that start with `-- name: NAME`."""
+"""Loads the query files (`queries.sql` for SQLite, `postgres.sql`): blocks that start with `-- name: NAME`."""
 
 from __future__ import annotations
 
+import functools
+import re
 from importlib import resources
+
+# `:name`, but not the `::type` of a PostgreSQL cast.
+_PARAM = re.compile(r"(?<![:\w]):([a-z_][a-z0-9_]*)")
 
 
 def parse_queries(text: str) -> dict[str, str]:
@@ -21,4 +26,21 @@ def parse_queries(text: str) -> dict[str, str]:
     return queries
 
 
-QUERIES = parse_queries(resources.files(__package__).joinpath("queries.sql").read_text(encoding="utf-8"))
+def load_queries(filename: str) -> dict[str, str]:
+    return parse_queries(resources.files(__package__).joinpath(filename).read_text(encoding="utf-8"))
+
+
+@functools.lru_cache(maxsize=256)
+def numbered(sql: str) -> tuple[str, tuple[str, ...]]:
+    """`:name` parameters as PostgreSQL's `$1, $2, ...`, and the names in that order."""
+    names: list[str] = []
+
+    def number(match: re.Match[str]) -> str:
+        if match.group(1) not in names:
+            names.append(match.group(1))
+        return f"${names.index(match.group(1)) + 1}"
+
+    return _PARAM.sub(number, sql), tuple(names)
+
+
+QUERIES = load_queries("queries.sql")

@@ -6,7 +6,8 @@ INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, cr
                   unmatched_since)
 VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at,
         :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested, :adjustments, :needs,
-        :unmatched_since);
+        :unmatched_since)
+RETURNING *;
 
 -- name: insert_image
 INSERT INTO job_images (job_id, mime, data) VALUES (:job_id, :mime, :data);

@@ -1,4 +1,5 @@
-"""Versioned schema migrations: `migrations/NNNN_name.sql`, applied in order, tracked by user_version."""
+"""Versioned schema migrations: `migrations/NNNN_name.sql`, applied in order, tracked by user_version (SQLite;
+PostgreSQL's own are in pg_schema.py)."""
 
 from __future__ import annotations
 
@@ -17,16 +18,19 @@ class Migration:
     sql: str
 
 
-def load_migrations() -> list[Migration]:
-    folder = resources.files(__package__).joinpath("migrations")
+def load_migrations(where: str = "migrations", *, contiguous: bool = True) -> list[Migration]:
+    """`contiguous`: numbered 1, 2, 3, ... (SQLite's user_version counts them); else only increasing."""
+    folder = resources.files(__package__).joinpath(where)
     found = []
     for entry in folder.iterdir():
         match = _NAME.match(entry.name)
         if match:
             found.append(Migration(int(match.group(1)), entry.name, entry.read_text(encoding="utf-8")))
     found.sort(key=lambda m: m.version)
+    if len({m.version for m in found}) != len(found):
+        raise RuntimeError(f"two migrations in {where} share a number")
     for expected, migration in enumerate(found, start=1):
-        if migration.version != expected:
+        if contiguous and migration.version != expected:
             raise RuntimeError(f"migration {migration.name} is out of sequence (expected {expected:04d})")
     return found
 

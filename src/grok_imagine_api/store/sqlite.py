@@ -20,12 +20,9 @@ from ..domain.abilities import DEFAULT_TOKENS
 from ..domain.errors import NotFound, Unavailable
 from ..domain.jobs import (
     Claim,
-    Dialect,
     ErrorCode,
-    GenerationOptions,
     InputImage,
     Job,
-    JobKind,
     JobStatus,
     NewJob,
     Produced,
@@ -35,6 +32,7 @@ from ..domain.jobs import (
 from ..files.lock import FileLock
 from .base import ACTIVITY_BUCKET, Activity, IdempotencyRecord
 from .queries import QUERIES
+from .rows import job_from_row, needs_key, needs_of, new_job_params
 from .schema import migrate
 
 T = TypeVar("T")
@@ -55,66 +53,6 @@ def connect(path: Path | str, *, busy_seconds: float = 10.0) -> sqlite3.Connecti
     conn.execute(f"PRAGMA busy_timeout = {int(busy_seconds * 1000)}")
     conn.execute("PRAGMA foreign_keys = ON")
     return conn
-
-
-def _loads(text: str) -> Any:
-    """JSON, with the empty list and object (most rows) spared the parser."""
-    if text == "[]":
-        return []
-    if text == "{}":
-        return {}
-    return json.loads(text)
-
-
-def row_to_job(row: sqlite3.Row) -> Job:
-    return Job(
-        id=row["id"],
-        seq=row["seq"],
-        model=row["model"],
-        prompt=row["prompt"],
-        status=JobStatus(row["status"]),
-        options=GenerationOptions.from_dict(json.loads(row["options"])),
-        image_mime=row["image_mime"],
-        image_size=row["image_size"],
-        created_at=row["created_at"],
-        updated_at=row["updated_at"],
-        claimed_at=row["claimed_at"],
-        completed_at=row["completed_at"],
-        progress=row["progress"],
-        claim_token=row["claim_token"],
-        lease_expires_at=row["lease_expires_at"],
-        last_contact_at=row["last_contact_at"],
-        worker_id=row["worker_id"],
-        attempts=row["attempts"],
-        error=row["error"],
-        error_code=row["error_code"],
-        video_size=row["video_size"],
-        video_expired_at=row["video_expired_at"],
-        dialect=Dialect(row["dialect"]),
-        owner=row["owner"],
-        kind=JobKind(row["kind"]),
-        source_job_id=row["source_job_id"],
-        source_url=row["source_url"],
-        source_size=row["source_size"],
-        requested=_loads(row["requested"]),
-        produced=Produced(**json.loads(row["produced"])) if row["produced"] else None,
-        deleted_at=row["deleted_at"],
-        adjustments=_loads(row["adjustments"]),
-        needs=_loads(row["needs"]),
-        grok_post_id=row["grok_post_id"],
-        output_mismatch=json.loads(row["output_mismatch"]) if row["output_mismatch"] else None,
-    )
-
-
-@functools.lru_cache(maxsize=1024)
-def needs_of(stored: str) -> frozenset[str]:
-    """A stored needs value as a set (jobs share a handful of distinct values)."""
-    return frozenset(json.loads(stored))
-
-
-def needs_key(needs: list[str]) -> str:
-    """The stored form of a job's needs: one canonical string, so jobs with the same needs group together."""
-    return json.dumps(sorted(set(needs)))
 
 
 class SqliteJobStore:
@@ -286,57 +224,15 @@ class SqliteJobStore:
 
     @staticmethod
     def _insert(conn: sqlite3.Connection, new: NewJob) -> Job:
-        cursor = conn.execute(
-            QUERIES["insert_job"],
-            {
-                "id": new.id,
-                "model": new.model,
-                "prompt": new.prompt,
-                "options": json.dumps(new.options.to_dict()),
-                "image_mime": new.image.mime if new.image else None,
-                "image_size": len(new.image.data) if new.image else None,
-                "created_at": new.created_at,
-                "dialect": new.dialect.value,
-                "owner": new.owner,
-                "kind": new.kind.value,
-                "source_job_id": new.source_job_id,
-                "source_url": new.source_url,
-                "source_size": new.source_size,
-                "requested": json.dumps(new.requested),
-                "adjustments": json.dumps(new.adjustments),
-                "needs": needs_key(new.needs),
-                "unmatched_since": new.unmatched_since,
-            },
-        )
+        job = job_from_row(conn.execute(QUERIES["insert_job"], new_job_params(new)).fetchone())
         if new.image is not None:
             conn.execute(QUERIES["insert_image"], {"job_id": new.id, "mime": new.image.mime, "data": new.image.data})
-        # The row is exactly what was inserted plus its defaults; no need to read it back.
-        return Job(
-            id=new.id,
-            seq=int(cursor.lastrowid or 0),
-            model=new.model,
-            prompt=new.prompt,
-            status=JobStatus.PENDING,
-            options=new.options,
-            image_mime=new.image.mime if new.image else None,
-            image_size=len(new.image.data) if new.image else None,
-            created_at=new.created_at,
-            updated_at=new.created_at,
-            dialect=new.dialect,
-            owner=new.owner,
-            kind=new.kind,
-            source_job_id=new.source_job_id,
-            source_url=new.source_url,
-            source_size=new.source_size,
-            requested=new.requested,
-            adjustments=new.adjustments,
-            needs=sorted(set(new.needs)),
-        )
+        return job
 
     async def get(self, job_id: str) -> Job | None:
         def read(conn: sqlite3.Connection) -> Job | None:
             row = conn.execute(QUERIES["get_job"], {"id": job_id}).fetchone()
-            return row_to_job(row) if row else None
+            return job_from_row(row) if row else None
 
         return await self._run_read(read)
 
@@ -387,7 +283,7 @@ class SqliteJobStore:
         sql = QUERIES["list_jobs"].format(where=" AND ".join(conditions), order="ASC" if ascending else "DESC")
 
         def read(conn: sqlite3.Connection) -> list[Job]:
-            return [row_to_job(row) for row in conn.execute(sql, params)]
+            return [job_from_row(row) for row in conn.execute(sql, params)]
 
         return await (self._read_aside(read) if "like" in params else self._run_read(read))
 
@@ -411,7 +307,7 @@ class SqliteJobStore:
                     "seq": min(oldest),
                 },
             ).fetchone()
-            job = row_to_job(row)
+            job = job_from_row(row)
             image = None
             if job.image_mime is not None:
                 image_row = conn.execute(QUERIES["get_image"], {"job_id": job.id}).fetchone()
@@ -432,7 +328,7 @@ class SqliteJobStore:
         row = conn.execute(QUERIES["get_job"], {"id": job_id}).fetchone()
         if row is None:
             raise NotFound(f"No job with id '{job_id}'", param="job_id", code="job_not_found")
-        job = row_to_job(row)
+        job = job_from_row(row)
         check_worker_report(job, claim_token, now)
         return job
 
@@ -450,7 +346,7 @@ class SqliteJobStore:
                     "lease_expires_at": now + lease_seconds,
                 },
             ).fetchone()
-            return row_to_job(row)
+            return job_from_row(row)
 
         return await self._write(touch)
 
@@ -475,7 +371,7 @@ class SqliteJobStore:
                 "grok_post_id": grok_post_id,
                 "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
             }
-            return row_to_job(conn.execute(QUERIES["complete_job"], params).fetchone())
+            return job_from_row(conn.execute(QUERIES["complete_job"], params).fetchone())
 
         return await self._write(complete)
 
@@ -500,7 +396,7 @@ class SqliteJobStore:
                 "produced": json.dumps(produced.to_dict()) if produced else None,
                 "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
             }
-            return row_to_job(conn.execute(QUERIES["fail_job"], params).fetchone())
+            return job_from_row(conn.execute(QUERIES["fail_job"], params).fetchone())
 
         return await self._write(fail)
 
@@ -518,13 +414,13 @@ class SqliteJobStore:
         params = {"needs": needs_key(needs), "before": before, "now": now, "error": error}
 
         def sweep(conn: sqlite3.Connection) -> list[Job]:
-            return [row_to_job(row) for row in conn.execute(QUERIES["fail_unmatched"], params)]
+            return [job_from_row(row) for row in conn.execute(QUERIES["fail_unmatched"], params)]
 
         return await self._write(sweep)
 
     async def fail_stale(self, *, now: float, error: str) -> list[Job]:
         def sweep(conn: sqlite3.Connection) -> list[Job]:
-            return [row_to_job(row) for row in conn.execute(QUERIES["fail_stale_jobs"], {"now": now, "error": error})]
+            return [job_from_row(row) for row in conn.execute(QUERIES["fail_stale_jobs"], {"now": now, "error": error})]
 
         return await self._write(sweep)
 
@@ -549,7 +445,7 @@ class SqliteJobStore:
             row = conn.execute(QUERIES["delete_job"], {"id": job_id, "now": now}).fetchone()
             if row is None:
                 raise NotFound(f"No job with id '{job_id}'", param="video_id", code="job_not_found")
-            return row_to_job(row)
+            return job_from_row(row)
 
         return await self._write(delete)
 
@@ -558,7 +454,7 @@ class SqliteJobStore:
 
         def cancel(conn: sqlite3.Connection) -> Job | None:
             row = conn.execute(QUERIES["cancel_job"], {"id": job_id, "now": now}).fetchone()
-            return row_to_job(row) if row else None
+            return job_from_row(row) if row else None
 
         return await self._write(cancel)
 
@@ -580,6 +476,22 @@ class SqliteJobStore:
 
         return await self._run_read(read)
 
+    async def counts(self) -> dict[JobStatus, int]:
+        def read(conn: sqlite3.Connection) -> dict[JobStatus, int]:
+            return {JobStatus(row["status"]): row["n"] for row in conn.execute(QUERIES["count_jobs"])}
+
+        return await self._run_read(read)
+
+    async def count_cancelled(self) -> int:
+        return await self._run_read(lambda conn: int(conn.execute(QUERIES["count_cancelled"]).fetchone()[0]))
+
+
+class SqliteKeyStore:
+    """Idempotency keys and server-wide values, in the job store's database and on its connection."""
+
+    def __init__(self, jobs: SqliteJobStore) -> None:
+        self._jobs = jobs
+
     async def idempotency_begin(self, scope: str, key: str, fingerprint: str, now: float) -> IdempotencyRecord | None:
         """Reserve `key`, or return the record already there (finished, or still in flight)."""
 
@@ -592,17 +504,19 @@ class SqliteJobStore:
             )
             return None
 
-        return await self._write(begin)
+        return await self._jobs._write(begin)
 
     async def idempotency_finish(self, scope: str, key: str, status_code: int, response: str) -> None:
         params = {"scope": scope, "key": key, "status_code": status_code, "response": response}
-        await self._write(lambda conn: conn.execute(QUERIES["finish_idempotency"], params))
+        await self._jobs._write(lambda conn: conn.execute(QUERIES["finish_idempotency"], params))
 
     async def idempotency_abort(self, scope: str, key: str) -> None:
-        await self._write(lambda conn: conn.execute(QUERIES["abort_idempotency"], {"scope": scope, "key": key}))
+        await self._jobs._write(lambda conn: conn.execute(QUERIES["abort_idempotency"], {"scope": scope, "key": key}))
 
     async def idempotency_purge(self, *, before: float) -> int:
-        return await self._write(lambda conn: conn.execute(QUERIES["purge_idempotency"], {"before": before}).rowcount)
+        return await self._jobs._write(
+            lambda conn: conn.execute(QUERIES["purge_idempotency"], {"before": before}).rowcount
+        )
 
     async def meta_value(self, name: str, default: Callable[[], str]) -> str:
         """A server-wide value, created once with `default` and kept from then on."""
@@ -611,13 +525,4 @@ class SqliteJobStore:
             conn.execute(QUERIES["insert_meta"], {"name": name, "value": default()})
             return str(conn.execute(QUERIES["get_meta"], {"name": name}).fetchone()["value"])
 
-        return await self._write(get_or_create)
-
-    async def counts(self) -> dict[JobStatus, int]:
-        def read(conn: sqlite3.Connection) -> dict[JobStatus, int]:
-            return {JobStatus(row["status"]): row["n"] for row in conn.execute(QUERIES["count_jobs"])}
-
-        return await self._run_read(read)
-
-    async def count_cancelled(self) -> int:
-        return await self._run_read(lambda conn: int(conn.execute(QUERIES["count_cancelled"]).fetchone()[0]))
+        return await self._jobs._write(get_or_create)

@@ -1,0 +1,179 @@
+-- One named block per query for the PostgreSQL store; `:name` parameters become $1, $2, ... when loaded.
+
+-- name: insert_job
+INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, created_at, updated_at,
+                  dialect, owner, kind, source_job_id, source_url, source_size, requested, adjustments, needs,
+                  unmatched_since)
+VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at,
+        :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested, :adjustments, :needs,
+        :unmatched_since)
+RETURNING *;
+
+-- name: insert_image
+INSERT INTO job_images (job_id, mime, data) VALUES (:job_id, :mime, :data);
+
+-- name: get_job
+SELECT * FROM jobs WHERE id = :id;
+
+-- name: get_job_for_update
+-- A worker's report is checked against the row it is about to change: no other report slips in between.
+SELECT * FROM jobs WHERE id = :id FOR UPDATE;
+
+-- name: get_image
+SELECT mime, data FROM job_images WHERE job_id = :job_id;
+
+-- name: list_jobs
+-- {where} is built from fixed conditions on owner, status and the cursor; {order} is ASC or DESC.
+SELECT * FROM jobs WHERE {where} ORDER BY seq {order} LIMIT :limit;
+
+-- name: waiting_needs
+-- The different needs of the queued jobs, by skipping through the partial index from one value to the next.
+WITH RECURSIVE found(needs) AS (
+    SELECT min(needs) FROM jobs WHERE status = 'pending'
+    UNION ALL
+    SELECT (SELECT min(needs) FROM jobs WHERE status = 'pending' AND needs > found.needs)
+    FROM found WHERE found.needs IS NOT NULL
+)
+SELECT needs FROM found WHERE needs IS NOT NULL;
+
+-- name: claim_job
+-- The oldest pending job whose needs the worker has, picked and leased in one statement. SKIP LOCKED: a job
+-- another replica is claiming right now is passed over, never waited for nor handed out twice.
+UPDATE jobs
+SET status = 'processing', claim_token = :token, worker_id = :worker_id, claimed_at = :now,
+    last_contact_at = :now, lease_expires_at = :lease_expires_at, updated_at = :now,
+    attempts = attempts + 1, progress = 0, unmatched_since = NULL
+WHERE seq = (
+    SELECT seq FROM jobs
+    WHERE status = 'pending' AND needs = ANY(:needs::text[])
+    ORDER BY seq
+    LIMIT 1
+    FOR UPDATE SKIP LOCKED
+) AND status = 'pending'
+RETURNING *;
+
+-- name: mark_unmatched
+UPDATE jobs
+SET unmatched_since = CASE WHEN needs = ANY(:unmatched::text[]) THEN coalesce(unmatched_since, :now) ELSE NULL END
+WHERE status = 'pending' AND (unmatched_since IS NOT NULL OR needs = ANY(:unmatched::text[]));
+
+-- name: fail_unmatched
+UPDATE jobs
+SET status = 'failed', completed_at = :now, updated_at = :now, error = :error, error_code = 'no_capable_worker'
+WHERE status = 'pending' AND needs = :needs AND unmatched_since <= :before
+RETURNING *;
+
+-- name: touch_job
+UPDATE jobs
+SET progress = greatest(progress, :progress), last_contact_at = :now, lease_expires_at = :lease_expires_at,
+    updated_at = :now
+WHERE id = :id AND status = 'processing'
+RETURNING *;
+
+-- name: complete_job
+UPDATE jobs
+SET status = 'completed', progress = 100, completed_at = :now, updated_at = :now, video_size = :video_size,
+    produced = :produced, grok_post_id = :grok_post_id, output_mismatch = :output_mismatch,
+    lease_expires_at = NULL
+WHERE id = :id AND status = 'processing'
+RETURNING *;
+
+-- name: fail_job
+UPDATE jobs
+SET status = 'failed', completed_at = :now, updated_at = :now, error = :error, error_code = :error_code,
+    produced = coalesce(:produced, produced), output_mismatch = coalesce(:output_mismatch, output_mismatch),
+    lease_expires_at = NULL
+WHERE id = :id AND status = 'processing'
+RETURNING *;
+
+-- name: fail_stale_jobs
+UPDATE jobs
+SET status = 'failed', completed_at = :now, updated_at = :now, error = :error, error_code = 'timeout',
+    lease_expires_at = NULL
+WHERE status = 'processing' AND lease_expires_at <= :now
+RETURNING *;
+
+-- name: expire_videos
+UPDATE jobs
+SET video_expired_at = :now, updated_at = :now
+WHERE seq IN (
+    SELECT seq FROM jobs
+    WHERE status = 'completed' AND video_expired_at IS NULL AND completed_at < :cutoff
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+)
+RETURNING id;
+
+-- name: count_jobs
+SELECT status, n FROM job_counts;
+
+-- name: count_cancelled
+SELECT count(*) FROM jobs WHERE status = 'failed' AND error_code = 'cancelled';
+
+-- name: jobs_keeping_files
+SELECT id FROM jobs
+WHERE id = ANY(:ids::text[]) AND deleted_at IS NULL
+  AND (status IN ('pending', 'processing') OR (status = 'completed' AND video_expired_at IS NULL));
+
+-- name: release_job
+UPDATE jobs
+SET status = 'pending', claim_token = NULL, worker_id = NULL, claimed_at = NULL, last_contact_at = NULL,
+    lease_expires_at = NULL, attempts = attempts - 1, updated_at = :now
+WHERE id = :id AND claim_token = :token AND status = 'processing'
+RETURNING *;
+
+-- name: delete_job
+UPDATE jobs
+SET deleted_at = :now, updated_at = :now,
+    status = CASE WHEN status IN ('pending', 'processing') THEN 'failed' ELSE status END,
+    error_code = CASE WHEN status IN ('pending', 'processing') THEN 'cancelled' ELSE error_code END,
+    error = CASE WHEN status IN ('pending', 'processing') THEN 'Cancelled by the client' ELSE error END,
+    completed_at = coalesce(completed_at, :now),
+    lease_expires_at = NULL
+WHERE id = :id AND deleted_at IS NULL
+RETURNING *;
+
+-- name: cancel_job
+UPDATE jobs
+SET status = 'failed', error_code = 'cancelled', error = 'Cancelled by the client', completed_at = :now,
+    updated_at = :now, lease_expires_at = NULL
+WHERE id = :id AND deleted_at IS NULL AND status IN ('pending', 'processing')
+RETURNING *;
+
+-- name: created_per_bucket
+SELECT trunc((created_at - :since) / :bucket)::integer AS bucket, count(*) AS n
+FROM jobs WHERE created_at >= :since GROUP BY 1;
+
+-- name: finished_per_bucket
+SELECT trunc((completed_at - :since) / :bucket)::integer AS bucket, status, count(*) AS n
+FROM jobs WHERE completed_at >= :since GROUP BY 1, 2;
+
+-- name: recent_timings
+SELECT claimed_at - created_at AS wait, completed_at - claimed_at AS generation
+FROM jobs WHERE status = 'completed' ORDER BY seq DESC LIMIT :limit;
+
+-- name: reserve_idempotency
+INSERT INTO idempotency_keys (scope, key, fingerprint, created_at) VALUES (:scope, :key, :fingerprint, :now)
+ON CONFLICT DO NOTHING
+RETURNING created_at;
+
+-- name: get_idempotency
+SELECT fingerprint, status_code, response, created_at FROM idempotency_keys WHERE scope = :scope AND key = :key;
+
+-- name: finish_idempotency
+UPDATE idempotency_keys SET status_code = :status_code, response = :response WHERE scope = :scope AND key = :key;
+
+-- name: abort_idempotency
+DELETE FROM idempotency_keys WHERE scope = :scope AND key = :key AND response IS NULL;
+
+-- name: purge_idempotency
+DELETE FROM idempotency_keys WHERE created_at < :before;
+
+-- name: insert_meta
+INSERT INTO meta (name, value) VALUES (:name, :value) ON CONFLICT DO NOTHING;
+
+-- name: get_meta
+SELECT value FROM meta WHERE name = :name;
+
+-- name: applied_migrations
+SELECT version FROM schema_migrations ORDER BY version;

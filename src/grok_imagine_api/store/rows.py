@@ -1,0 +1,98 @@
+"""Rows to domain objects: the one place that knows the job columns, for every store."""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Any, Protocol
+
+from ..domain.jobs import Dialect, GenerationOptions, Job, JobKind, JobStatus, NewJob, Produced
+
+
+class Row(Protocol):
+    """A row read by column name: sqlite3.Row and asyncpg.Record both are."""
+
+    def __getitem__(self, key: str) -> Any: ...
+
+
+def _loads(text: str) -> Any:
+    """JSON, with the empty list and object (most rows) spared the parser."""
+    if text == "[]":
+        return []
+    if text == "{}":
+        return {}
+    return json.loads(text)
+
+
+def job_from_row(row: Row) -> Job:
+    return Job(
+        id=row["id"],
+        seq=row["seq"],
+        model=row["model"],
+        prompt=row["prompt"],
+        status=JobStatus(row["status"]),
+        options=GenerationOptions.from_dict(json.loads(row["options"])),
+        image_mime=row["image_mime"],
+        image_size=row["image_size"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        claimed_at=row["claimed_at"],
+        completed_at=row["completed_at"],
+        progress=row["progress"],
+        claim_token=row["claim_token"],
+        lease_expires_at=row["lease_expires_at"],
+        last_contact_at=row["last_contact_at"],
+        worker_id=row["worker_id"],
+        attempts=row["attempts"],
+        error=row["error"],
+        error_code=row["error_code"],
+        video_size=row["video_size"],
+        video_expired_at=row["video_expired_at"],
+        dialect=Dialect(row["dialect"]),
+        owner=row["owner"],
+        kind=JobKind(row["kind"]),
+        source_job_id=row["source_job_id"],
+        source_url=row["source_url"],
+        source_size=row["source_size"],
+        requested=_loads(row["requested"]),
+        produced=Produced(**json.loads(row["produced"])) if row["produced"] else None,
+        deleted_at=row["deleted_at"],
+        adjustments=_loads(row["adjustments"]),
+        needs=_loads(row["needs"]),
+        grok_post_id=row["grok_post_id"],
+        output_mismatch=json.loads(row["output_mismatch"]) if row["output_mismatch"] else None,
+    )
+
+
+def new_job_params(new: NewJob) -> dict[str, Any]:
+    """The `insert_job` parameters of a NewJob, as both stores write them."""
+    return {
+        "id": new.id,
+        "model": new.model,
+        "prompt": new.prompt,
+        "options": json.dumps(new.options.to_dict()),
+        "image_mime": new.image.mime if new.image else None,
+        "image_size": len(new.image.data) if new.image else None,
+        "created_at": new.created_at,
+        "dialect": new.dialect.value,
+        "owner": new.owner,
+        "kind": new.kind.value,
+        "source_job_id": new.source_job_id,
+        "source_url": new.source_url,
+        "source_size": new.source_size,
+        "requested": json.dumps(new.requested),
+        "adjustments": json.dumps(new.adjustments),
+        "needs": needs_key(new.needs),
+        "unmatched_since": new.unmatched_since,
+    }
+
+
+@functools.lru_cache(maxsize=1024)
+def needs_of(stored: str) -> frozenset[str]:
+    """A stored needs value as a set (jobs share a handful of distinct values)."""
+    return frozenset(json.loads(stored))
+
+
+def needs_key(needs: list[str]) -> str:
+    """The stored form of a job's needs: one canonical string, so jobs with the same needs group together."""
+    return json.dumps(sorted(set(needs)))
