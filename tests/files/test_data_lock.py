@@ -93,15 +93,18 @@ def test_a_store_that_fails_to_open_lets_the_lock_go(tmp_path: Path) -> None:
 
 
 def test_a_second_storage_on_one_directory_is_refused_and_the_lock_is_no_video(tmp_path: Path) -> None:
-    first = LocalVideoStorage(tmp_path)
-    first.open()
-    with pytest.raises(DataInUse, match=re.escape(LOCK_FILE)):
-        LocalVideoStorage(tmp_path).open()
-    (tmp_path / ".upload-0123456789abcdef.part").write_bytes(b"half")
-    assert first.sweep_temp() == 1
-    assert first.file_ids() == []
-    assert os.listdir(tmp_path) == [LOCK_FILE]
-    first.close()
-    second = LocalVideoStorage(tmp_path)
-    second.open()
-    second.close()
+    async def scenario() -> None:
+        first = LocalVideoStorage(tmp_path)
+        await first.open()
+        with pytest.raises(DataInUse, match=re.escape(LOCK_FILE)):
+            await LocalVideoStorage(tmp_path).open()
+        (tmp_path / ".upload-0123456789abcdef.part").write_bytes(b"half")
+        assert await first.sweep_temp() == 1
+        assert await first.file_ids() == []
+        assert os.listdir(tmp_path) == [LOCK_FILE]
+        await first.close()
+        second = LocalVideoStorage(tmp_path)
+        await second.open()
+        await second.close()
+
+    asyncio.run(scenario())

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import errno
 import os
 from pathlib import Path
@@ -41,7 +42,7 @@ def test_a_full_disk_when_a_file_is_created_is_507_and_counted(tmp_path: Path) -
     with pytest.raises(InsufficientStorage):
         storage.begin_upload()
     with pytest.raises(InsufficientStorage):
-        storage.save_thumbnail(JOB, b"\xff\xd8\xff")
+        asyncio.run(storage.save_thumbnail(JOB, b"\xff\xd8\xff"))
     assert storage.disk_full_count() == 2
     assert list(tmp_path.iterdir()) == []
 
@@ -51,11 +52,11 @@ def test_a_full_disk_found_at_the_fsync_leaves_nothing(tmp_path: Path) -> None:
     upload = storage.begin_upload()
     upload.write(DEMO_MP4)
     with pytest.raises(InsufficientStorage):
-        storage.promote(upload, JOB)
+        asyncio.run(storage.promote(upload, JOB))
     with pytest.raises(InsufficientStorage):
-        storage.save_thumbnail(JOB, b"\xff\xd8\xff")
+        asyncio.run(storage.save_thumbnail(JOB, b"\xff\xd8\xff"))
     assert list(tmp_path.iterdir()) == []
-    assert storage.path_for(JOB) is None
+    assert asyncio.run(storage.video(JOB)) is None
     assert storage.disk_full_count() == 2
 
 

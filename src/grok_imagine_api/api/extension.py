@@ -21,9 +21,10 @@ from ..domain.jobs import WORKER_CODES, Claim, ErrorCode, Job, JobStatus
 from .auth import require_worker
 from .common import LARGE_BODY, base_url, json_body, log_info, read_json, service, video_url
 from .openapi import answers, files
+from .schemas import bodies
 from .schemas.worker import ClaimedJob, CompletionAccepted, FailureRecorded, Hello, ProgressAccepted
 from .uploads import VideoForm, multipart_boundary, read_video_form
-from .videos import serve_file
+from .videos import serve_stored
 
 log = logging.getLogger("grok_imagine_api")
 
@@ -90,7 +91,7 @@ async def _wait_for_disconnect(request: Request) -> None:
 )
 async def hello(request: Request) -> dict[str, Any]:
     svc = service(request)
-    counts = await svc.store.counts()
+    counts = await svc.counts()
     return {
         "service": "grok-imagine-api",
         "version": __version__,
@@ -280,13 +281,11 @@ async def job_source(request: Request, job_id: str) -> Response:
     log_info(request, job_id=job_id)
     svc = service(request)
     job = await svc.get(job_id)
-    path = svc.storage.source_path(job.id)
-    if path is None and job.source_job_id is not None:
-        source = await svc.store.get(job.source_job_id)
-        path = svc.storage.path_for(source.id) if source is not None and source.has_video else None
-    if path is None:
+    stored = await svc.source_video(job)
+    if stored is None:
         raise NotFound(f"Job {job.id} has no source video here", param="job_id", code="source_not_found")
-    return serve_file(request, str(path), "video/mp4")
+    # Streamed even under S3_DELIVERY=redirect: the extension may fetch from this server's origin only.
+    return await serve_stored(request, stored, "video/mp4", redirect=False)
 
 
 @router.post(
@@ -309,6 +308,7 @@ async def job_source(request: Request, job_id: str) -> Response:
             415: "Not a multipart body, or the video is not an MP4 that can be read (not_mp4, invalid_video)",
         },
     ),
+    openapi_extra=bodies.worker_upload(),
 )
 async def complete(request: Request) -> dict[str, Any]:
     svc = service(request)
@@ -324,7 +324,7 @@ async def complete(request: Request) -> dict[str, Any]:
         boundary=multipart_boundary(request.headers.get("content-type")),
         file_field="video",
         max_bytes=limit,
-        open_upload=svc.storage.begin_upload,
+        open_upload=svc.begin_upload,
     )
     checked: str | None = None
     last_touch = time.monotonic()

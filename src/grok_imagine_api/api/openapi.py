@@ -30,8 +30,8 @@ MEANINGS = {
     408: "The request body did not arrive within 60 s (body_timeout); nothing was done",
     416: "A Range outside the file",
     422: "An Idempotency-Key reused with a different body",
-    503: "Busy: the database stayed locked (database_busy), or too many large bodies are being read at once "
-    "(server_busy); nothing was done, retry",
+    503: "Busy: the database stayed locked (database_busy), too many large bodies are being read at once "
+    "(server_busy), or the video storage's bucket could not be reached (storage_unavailable); nothing was done, retry",
     507: "The video storage is full (insufficient_storage); nothing was kept, retry later",
 }
 # Creates that fetch an image or video by URL say so.

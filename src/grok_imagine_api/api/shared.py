@@ -21,6 +21,7 @@ from .forms import asked_from, model_of, nested, prompt_of, read_fields, request
 from .idempotency import idempotent
 from .openai.responses import Video, openai_video, poll_headers, video_response
 from .openapi import FETCHES, answers
+from .schemas import bodies
 from .uploads import VideoForm, multipart_boundary, read_video_form
 from .xai.responses import XaiVideo, xai_video
 
@@ -90,7 +91,7 @@ async def _derived(request: Request, viewer: str | None, kind: JobKind) -> Respo
             boundary=multipart_boundary(request.headers.get("content-type")),
             file_field="video",
             max_bytes=svc.settings.max_upload_bytes,
-            open_upload=lambda: svc.storage.begin_upload(hashed=True),
+            open_upload=lambda: svc.begin_upload(hashed=True),
         )
 
         async def nothing(_: VideoForm) -> None:
@@ -152,6 +153,7 @@ async def _derived(request: Request, viewer: str | None, kind: JobKind) -> Respo
     "/extensions",
     summary="Extend a video (OpenAI: multipart; xAI: JSON with video.url)",
     responses=answers(Video, *DERIVED_ERRORS, notes=DERIVED_NOTES),
+    openapi_extra=bodies.derived(),
 )
 async def extend_video(request: Request, viewer: Viewer) -> Response:
     return await _derived(request, viewer, JobKind.EXTEND)
@@ -161,6 +163,7 @@ async def extend_video(request: Request, viewer: Viewer) -> Response:
     "/edits",
     summary="Edit a video (OpenAI: multipart; xAI: JSON with video.url)",
     responses=answers(Video, *DERIVED_ERRORS, notes=DERIVED_NOTES),
+    openapi_extra=bodies.derived(),
 )
 async def edit_video(request: Request, viewer: Viewer) -> Response:
     return await _derived(request, viewer, JobKind.EDIT)

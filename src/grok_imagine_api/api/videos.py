@@ -1,54 +1,25 @@
-"""Serving finished videos: Range requests, validators, and honest errors before a video exists."""
+"""Serving finished videos: Range requests, validators, and honest errors before a video exists. A local file goes
+out through Starlette's FileResponse; an object in a store is streamed the same way (ranges.py), or redirected to."""
 
 from __future__ import annotations
 
 import os
-import re
-from email.utils import parsedate_to_datetime
+from pathlib import Path
 
 from fastapi import APIRouter, Request, Response
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, RedirectResponse
 
-from ..domain.errors import APIError, Gone, InvalidRequest, NotFound
+from ..domain.errors import APIError, Gone, NotFound
 from ..domain.jobs import Job, JobStatus
+from ..files.storage import Stored
 from .auth import Forbidden, auth
 from .common import log_info, service
 from .errors import error_response
-from .openapi import answers, files
+from .openapi import REDIRECT, answers, files
+from .ranges import check_range, not_modified, serve_object
 from .signing import UrlSigner
 
 router = APIRouter()
-
-_RANGE_PART = re.compile(r"^\s*(\d*)\s*-\s*(\d*)\s*$")
-
-
-class RangeNotSatisfiable(APIError):
-    status_code = 416
-    code = "range_not_satisfiable"
-
-
-def check_range(header: str, size: int) -> None:
-    """Malformed ranges get 400 and unsatisfiable ones 416, in the error envelope."""
-    units, _, spec = header.partition("=")
-    if units.strip().lower() != "bytes" or not spec.strip():
-        raise InvalidRequest(f"Malformed Range header {header!r}", param="Range", code="invalid_range")
-    satisfiable = True
-    for part in spec.split(","):
-        match = _RANGE_PART.match(part)
-        if not match or (not match.group(1) and not match.group(2)):
-            raise InvalidRequest(f"Malformed Range header {header!r}", param="Range", code="invalid_range")
-        first, last = match.group(1), match.group(2)
-        if first and last and int(last) < int(first):
-            raise InvalidRequest(f"Malformed Range header {header!r}", param="Range", code="invalid_range")
-        if (first and int(first) < size) or (not first and int(last) > 0 and size > 0):
-            continue
-        satisfiable = False
-    if not satisfiable:
-        raise RangeNotSatisfiable(
-            f"Range {spec!r} is outside the video's {size} bytes",
-            param="Range",
-            headers={"Content-Range": f"bytes */{size}"},
-        )
 
 
 def video_unavailable(job: Job) -> APIError:
@@ -63,30 +34,13 @@ def video_unavailable(job: Job) -> APIError:
     )
 
 
-def not_modified(request: Request, response: FileResponse) -> bool:
-    etag = response.headers.get("etag")
-    if_none_match = request.headers.get("if-none-match")
-    if if_none_match is not None:
-        return etag is not None and (
-            if_none_match.strip() == "*" or etag in [tag.strip().removeprefix("W/") for tag in if_none_match.split(",")]
-        )
-    if_modified_since = request.headers.get("if-modified-since")
-    last_modified = response.headers.get("last-modified")
-    if if_modified_since and last_modified:
-        try:
-            return parsedate_to_datetime(last_modified) <= parsedate_to_datetime(if_modified_since)
-        except (TypeError, ValueError):
-            return False
-    return False
-
-
 def serve_file(request: Request, path: str, media_type: str) -> Response:
     """A file with Range (206/416), ETag and Last-Modified (304), so browsers can play and seek."""
     stat = os.stat(path)
     response = FileResponse(
         path, media_type=media_type, stat_result=stat, headers={"cache-control": "private, max-age=3600"}
     )
-    if not_modified(request, response):
+    if not_modified(request, response.headers):
         headers = {key: response.headers[key] for key in ("etag", "last-modified", "cache-control")}
         return Response(status_code=304, headers=headers)
     range_header = request.headers.get("range")
@@ -97,17 +51,28 @@ def serve_file(request: Request, path: str, media_type: str) -> Response:
     return response
 
 
+async def serve_stored(request: Request, stored: Stored, media_type: str, *, redirect: bool = True) -> Response:
+    """A local file, or an object streamed or redirected to (S3_DELIVERY; `redirect=False` always streams). May
+    raise FileNotFoundError."""
+    if isinstance(stored, Path):
+        return serve_file(request, str(stored), media_type)
+    if redirect and service(request).settings.s3_delivery == "redirect":
+        # The link was checked above; what the client gets is a presigned URL that expires in S3_URL_TTL_SECONDS.
+        return RedirectResponse(await stored.url(), status_code=307, headers={"cache-control": "no-store"})
+    return await serve_object(request, stored, media_type)
+
+
 async def serve_video(request: Request, job: Job) -> Response:
     svc = service(request)
-    path = svc.video_path(job)
-    if path is None:
+    stored = await svc.video(job)
+    if stored is None:
         if job.has_video:
             return error_response(
                 404, f"The video file of job {job.id} is missing from storage", param="job_id", code="video_missing"
             )
         raise video_unavailable(job)
     try:
-        return serve_file(request, path, "video/mp4")
+        return await serve_stored(request, stored, "video/mp4")
     except FileNotFoundError:  # expired or deleted between the lookup and now
         raise video_unavailable(await svc.get(job.id)) from None
 
@@ -149,6 +114,6 @@ router.add_api_route(
     methods=["GET"],
     summary="Download a finished video",
     response_class=Response,
-    responses=answers(files("video/mp4"), 206, 304, 400, 401, 403, 404, 410, 416, 503),
+    responses=answers(files("video/mp4"), 206, 304, 307, 400, 401, 403, 404, 410, 416, 503, notes=REDIRECT),
 )
 router.add_api_route("/videos/{job_id}.mp4", download_video, methods=["HEAD"], include_in_schema=False)

@@ -1,10 +1,12 @@
-"""Where finished videos live: `{VIDEO_STORAGE_PATH}/{job_id}.mp4`, written durably via temp files.
+"""The video storage contract, and its local kind: `{VIDEO_STORAGE_PATH}/{job_id}.mp4`, written durably via temp
+files. Object stores (VIDEO_STORAGE_URL=s3://…) are in files/s3.py.
 
 A write that fails because the disk is full (ENOSPC, EDQUOT) removes what it had written and raises
 InsufficientStorage (507): the request changed nothing and can be retried."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import errno
 import hashlib
@@ -14,7 +16,9 @@ import re
 import secrets
 import shutil
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -30,8 +34,8 @@ TEMP_SUFFIX = ".part"
 # (`.{job_id}.jpg.part`). The start-up sweep removes them all: a crash can leave any of them behind.
 _TEMP_NAME = re.compile(r"^\.(upload-[0-9a-f]+|thumbnail-[0-9a-f]+|job_[0-9a-f]{24}\.jpg)\.part$")
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
-_JOB_ID = re.compile(r"^job_[0-9a-f]{24}$")
-_FILE_NAME = re.compile(r"^(job_[0-9a-f]{24})\.(mp4|jpg)$")
+JOB_ID = re.compile(r"^job_[0-9a-f]{24}$")
+FILE_NAME = re.compile(r"^(job_[0-9a-f]{24})\.(mp4|jpg)$")
 SOURCES = "sources"
 # Held while a server has the directory open: a second server on it refuses to start (see files/lock.py).
 LOCK_FILE = ".grok-imagine-api.lock"
@@ -74,47 +78,70 @@ class Upload(Protocol):
     def discard(self) -> None: ...
 
 
+@dataclass(frozen=True)
+class StoredObject:
+    """A file in an object store, with what serving it needs: the API streams it or redirects to it without
+    knowing the store."""
+
+    size: int
+    etag: str
+    last_modified: datetime
+    # Bytes [start, end): raises FileNotFoundError when the object went (or changed) since it was looked up.
+    open_range: Callable[[int, int], Awaitable[AsyncIterator[bytes]]]
+    # A short-lived presigned GET URL.
+    url: Callable[[], Awaitable[str]]
+
+
+# A local file (served with Starlette's FileResponse) or an object in a store.
+Stored = Path | StoredObject
+
+
 class VideoStorage(Protocol):
     """Files per job: the finished video, its thumbnail, and a source video for edits and extensions.
-    Blocking: call from a thread."""
+    Uploads are local temp files first (the video is probed before it is accepted), then promoted."""
 
-    def open(self) -> None:
+    async def open(self) -> None:
         """Claim the files for this process; raises DataInUse when another server has them."""
         ...
 
-    def close(self) -> None: ...
+    async def close(self) -> None: ...
 
     def begin_upload(self, *, hashed: bool = False) -> Upload:
-        """A temp file to stream into; `hashed` keeps a SHA-256 of its bytes (costs CPU on large files)."""
+        """A local temp file to stream into; `hashed` keeps a SHA-256 of its bytes (costs CPU on large files).
+        Blocking, but quick: the multipart parser calls it as the file part begins."""
         ...
 
-    def promote(self, upload: Upload, job_id: str) -> None:
-        """Make a finished upload the job's video, atomically and durably."""
+    async def promote(self, upload: Upload, job_id: str) -> None:
+        """Make a finished upload the job's video, atomically and durably: readers see all of it or nothing."""
         ...
 
-    def promote_source(self, upload: Upload, job_id: str) -> None: ...
+    async def promote_source(self, upload: Upload, job_id: str) -> None: ...
 
-    def path_for(self, job_id: str) -> Path | None: ...
+    async def video(self, job_id: str) -> Stored | None: ...
 
-    def source_path(self, job_id: str) -> Path | None: ...
+    async def source(self, job_id: str) -> Stored | None: ...
 
-    def thumbnail_target(self, job_id: str) -> Path: ...
+    async def thumbnail(self, job_id: str) -> Stored | None: ...
 
-    def delete(self, job_id: str) -> bool:
+    def local_copy(self, job_id: str) -> contextlib.AbstractAsyncContextManager[Path | None]:
+        """The job's video as a local file while the context lasts (for decoding), or None without one."""
+        ...
+
+    async def save_thumbnail(self, job_id: str, jpeg: bytes) -> Stored:
+        """Write the job's thumbnail whole: concurrent writers never collide, readers never see half of one."""
+        ...
+
+    async def delete(self, job_id: str) -> bool:
         """Remove every file of the job; True if the video was there."""
         ...
 
-    def delete_source(self, job_id: str) -> None: ...
+    async def delete_source(self, job_id: str) -> None: ...
 
-    def file_ids(self) -> list[str]:
-        """Ids of the jobs that have any file here."""
+    async def file_ids(self) -> list[str]:
+        """Ids of the jobs that have any file here (that may be an orphan: see each storage)."""
         ...
 
-    def save_thumbnail(self, job_id: str, jpeg: bytes) -> Path:
-        """Write the job's thumbnail through a temp file of its own: concurrent writers never collide."""
-        ...
-
-    def sweep_temp(self) -> int:
+    async def sweep_temp(self) -> int:
         """Remove every temp file an interrupted write left behind."""
         ...
 
@@ -221,6 +248,9 @@ class LocalUpload:
 
 
 class LocalVideoStorage:
+    """Files in one directory, taken by one server at a time (files/lock.py). Blocking file work runs in a
+    thread."""
+
     def __init__(self, directory: Path, *, opener: Opener = create_new) -> None:
         self.directory = directory
         self.sources = directory / SOURCES
@@ -228,19 +258,20 @@ class LocalVideoStorage:
         self._full = DiskFull(directory)
         self._data_lock = FileLock(directory / LOCK_FILE, directory)
 
-    def open(self) -> None:
-        self._data_lock.acquire()
+    async def open(self) -> None:
+        await asyncio.to_thread(self._data_lock.acquire)
 
-    def close(self) -> None:
-        self._data_lock.release()
-
-    def _checked(self, job_id: str) -> str:
-        if not _JOB_ID.match(job_id):
-            raise ValueError(f"not a job id: {job_id!r}")
-        return job_id
+    async def close(self) -> None:
+        await asyncio.to_thread(self._data_lock.release)
 
     def _video_path(self, job_id: str) -> Path:
-        return self.directory / f"{self._checked(job_id)}.mp4"
+        return self.directory / f"{checked(job_id)}.mp4"
+
+    def _source_path(self, job_id: str) -> Path:
+        return self.sources / f"{checked(job_id)}.mp4"
+
+    def _thumbnail_path(self, job_id: str) -> Path:
+        return self.directory / f"{checked(job_id)}.jpg"
 
     def begin_upload(self, *, hashed: bool = False) -> LocalUpload:
         return LocalUpload(self.directory, hashed=hashed, opener=self._opener, full=self._full)
@@ -254,30 +285,34 @@ class LocalVideoStorage:
             os.replace(upload.path, target)
             fsync_dir(target.parent)
 
-    def promote(self, upload: Upload, job_id: str) -> None:
-        self._move(upload, self._video_path(job_id))
+    async def promote(self, upload: Upload, job_id: str) -> None:
+        await asyncio.to_thread(self._move, upload, self._video_path(job_id))
 
-    def promote_source(self, upload: Upload, job_id: str) -> None:
-        self._move(upload, self.sources / f"{self._checked(job_id)}.mp4")
+    async def promote_source(self, upload: Upload, job_id: str) -> None:
+        await asyncio.to_thread(self._move, upload, self._source_path(job_id))
 
-    def _existing(self, path_of: Callable[[], Path]) -> Path | None:
+    def _existing(self, path_of: Callable[[str], Path], job_id: str) -> Path | None:
         try:
-            path = path_of()
+            path = path_of(job_id)
         except ValueError:
             return None
         return path if path.is_file() else None
 
-    def path_for(self, job_id: str) -> Path | None:
-        return self._existing(lambda: self._video_path(job_id))
+    async def video(self, job_id: str) -> Path | None:
+        return self._existing(self._video_path, job_id)
 
-    def source_path(self, job_id: str) -> Path | None:
-        return self._existing(lambda: self.sources / f"{self._checked(job_id)}.mp4")
+    async def source(self, job_id: str) -> Path | None:
+        return self._existing(self._source_path, job_id)
 
-    def thumbnail_target(self, job_id: str) -> Path:
-        return self.directory / f"{self._checked(job_id)}.jpg"
+    async def thumbnail(self, job_id: str) -> Path | None:
+        return self._existing(self._thumbnail_path, job_id)
 
-    def save_thumbnail(self, job_id: str, jpeg: bytes) -> Path:
-        target = self.thumbnail_target(job_id)
+    @contextlib.asynccontextmanager
+    async def local_copy(self, job_id: str) -> AsyncIterator[Path | None]:
+        yield await self.video(job_id)
+
+    def _write_thumbnail(self, job_id: str, jpeg: bytes) -> Path:
+        target = self._thumbnail_path(job_id)
         temp = self.directory / f"{THUMBNAIL_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
         try:
             with self._full.guard("saving a thumbnail"):
@@ -295,9 +330,12 @@ class LocalVideoStorage:
             raise
         return target
 
-    def delete(self, job_id: str) -> bool:
+    async def save_thumbnail(self, job_id: str, jpeg: bytes) -> Path:
+        return await asyncio.to_thread(self._write_thumbnail, job_id, jpeg)
+
+    def _delete(self, job_id: str) -> bool:
         try:
-            self._checked(job_id)
+            checked(job_id)
         except ValueError:
             return False
         existed = False
@@ -313,32 +351,31 @@ class LocalVideoStorage:
             existed = existed or (path.suffix == ".mp4" and path.parent == self.directory)
         return existed
 
-    def delete_source(self, job_id: str) -> None:
-        path = self.source_path(job_id)
-        if path is not None:
-            path.unlink(missing_ok=True)
+    async def delete(self, job_id: str) -> bool:
+        return await asyncio.to_thread(self._delete, job_id)
 
-    def file_ids(self) -> list[str]:
+    async def delete_source(self, job_id: str) -> None:
+        path = await self.source(job_id)
+        if path is not None:
+            await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    def _file_ids(self) -> list[str]:
         ids = set()
         for folder in (self.directory, self.sources):
             if not folder.is_dir():
                 continue
             for entry in os.scandir(folder):
-                match = _FILE_NAME.match(entry.name)
+                match = FILE_NAME.match(entry.name)
                 if match and entry.is_file():
                     ids.add(match.group(1))
         return sorted(ids)
 
-    def sweep_temp(self) -> int:
-        removed = 0
-        for folder in (self.directory, self.sources):
-            if not folder.is_dir():
-                continue
-            for entry in os.scandir(folder):
-                if _TEMP_NAME.match(entry.name) and entry.is_file():
-                    Path(entry.path).unlink(missing_ok=True)
-                    removed += 1
-        return removed
+    async def file_ids(self) -> list[str]:
+        """No other server uses this directory (the lock), so every file without a job row is an orphan."""
+        return await asyncio.to_thread(self._file_ids)
+
+    async def sweep_temp(self) -> int:
+        return await asyncio.to_thread(sweep_temp_files, (self.directory, self.sources))
 
     def disk_full_count(self) -> int:
         return self._full.count
@@ -348,3 +385,21 @@ class LocalVideoStorage:
             return shutil.disk_usage(self.directory).free
         except OSError:
             return None
+
+
+def checked(job_id: str) -> str:
+    if not JOB_ID.match(job_id):
+        raise ValueError(f"not a job id: {job_id!r}")
+    return job_id
+
+
+def sweep_temp_files(folders: tuple[Path, ...]) -> int:
+    removed = 0
+    for folder in folders:
+        if not folder.is_dir():
+            continue
+        for entry in os.scandir(folder):
+            if _TEMP_NAME.match(entry.name) and entry.is_file():
+                Path(entry.path).unlink(missing_ok=True)
+                removed += 1
+    return removed

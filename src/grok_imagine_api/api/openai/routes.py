@@ -16,8 +16,9 @@ from ..auth import Viewer
 from ..common import log_info, read_json_object, service
 from ..forms import asked_from, model_of, prompt_of, read_fields, requested
 from ..idempotency import idempotent
-from ..openapi import FETCHES, answers, files
-from ..videos import serve_file, serve_video, video_unavailable
+from ..openapi import FETCHES, REDIRECT, answers, files
+from ..schemas import bodies
+from ..videos import serve_stored, serve_video, video_unavailable
 from .requests import create_asked, reference_image
 from .responses import Video, VideoDeleted, VideoList, openai_video, video_response
 
@@ -31,6 +32,7 @@ MAX_LIST = 100
     "",
     summary="Create a video (OpenAI: multipart or JSON)",
     responses=answers(Video, 400, 401, 409, 413, 422, 503, notes=FETCHES),
+    openapi_extra=bodies.openai_create(),
 )
 async def create_video(request: Request, viewer: Viewer) -> Response:
     fields, files = await read_fields(request)
@@ -100,7 +102,9 @@ async def delete_video(request: Request, video_id: str, viewer: Viewer) -> dict[
     "/{video_id}/content",
     summary="Download the video or its thumbnail",
     response_class=Response,
-    responses=answers(files("video/mp4", "image/jpeg"), 206, 304, 400, 401, 404, 410, 416, 503, 507),
+    responses=answers(
+        files("video/mp4", "image/jpeg"), 206, 304, 307, 400, 401, 404, 410, 416, 503, 507, notes=REDIRECT
+    ),
 )
 async def video_content(
     request: Request,
@@ -119,9 +123,9 @@ async def video_content(
     if variant == "video":
         return await serve_video(request, job)
     if variant == "thumbnail":
-        path = await svc.thumbnail(job)
-        if path is not None:
-            return serve_file(request, path, "image/jpeg")
+        stored = await svc.thumbnail(job)
+        if stored is not None:
+            return await serve_stored(request, stored, "image/jpeg")
         raise NotFound(
             f"No thumbnail could be made from the video of {job.id}", param="variant", code="variant_not_available"
         )
@@ -136,6 +140,7 @@ async def video_content(
     "/{video_id}/remix",
     summary="Remix a finished video with a new prompt",
     responses=answers(Video, 400, 401, 404, 409, 413, 422, 503),
+    openapi_extra=bodies.openai_remix(),
 )
 async def remix_video(request: Request, video_id: str, viewer: Viewer) -> Response:
     fields = await read_json_object(request)

@@ -1,0 +1,95 @@
+"""Request bodies of the routes that read their own (multipart, or multipart and JSON): what /docs shows.
+
+They describe and never validate: the routes parse the body themselves, accept fields they do not know (as
+the official clients' `extra_body` sends them), and answer bad values with 400 in the error envelope."""
+
+from __future__ import annotations
+
+from typing import Any
+
+BINARY = {"type": "string", "format": "binary"}
+TEXT = {"type": "string"}
+PROMPT = {"type": "string", "minLength": 1, "description": "What to make (MAX_PROMPT_CHARS at most)"}
+MODEL = {"type": "string", "description": "Any model name; echoed back"}
+SECONDS = {
+    "anyOf": [{"type": "string"}, {"type": "integer"}],
+    "description": 'Whole seconds, "1" to "20" (Sora\'s "4", "8", "12" included): made as the nearest length a '
+    "worker makes, said in `adjustments`",
+}
+SIZE = {
+    "type": "string",
+    "description": "WIDTHxHEIGHT, e.g. 720x1280, 1280x720, 1024x1792, 1792x1024: made as the nearest aspect ratio",
+}
+
+
+def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    return {"type": "object", "properties": properties, "required": required}
+
+
+def _json(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    """A JSON body: a field that may be left out may also be null, which means the same."""
+    return _object({name: s if name in required else _or_null(s) for name, s in properties.items()}, required)
+
+
+def _or_null(schema: dict[str, Any]) -> dict[str, Any]:
+    described = {key: value for key, value in schema.items() if key == "description"}
+    kinds = schema.get("anyOf") or [{key: value for key, value in schema.items() if key != "description"}]
+    return {"anyOf": [*kinds, {"type": "null"}], **described}
+
+
+def _body(content: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    return {"requestBody": {"required": True, "content": {media: {"schema": s} for media, s in content.items()}}}
+
+
+def openai_create() -> dict[str, Any]:
+    """POST /v1/videos: the openai SDK sends multipart when there is a file, JSON otherwise."""
+    common = {"prompt": PROMPT, "model": MODEL, "seconds": SECONDS, "size": SIZE}
+    reference = {
+        "anyOf": [
+            _object({"image_url": {"type": "string", "description": "http(s) or data: URL"}}, ["image_url"]),
+            _object({"file_id": TEXT}, ["file_id"]),
+        ],
+        "description": "The first frame: an image URL (file_id is refused: this server has no Files API)",
+    }
+    return _body(
+        {
+            "multipart/form-data": _object({**common, "input_reference": BINARY}, ["prompt"]),
+            "application/json": _json({**common, "input_reference": reference}, ["prompt"]),
+        }
+    )
+
+
+def openai_remix() -> dict[str, Any]:
+    return _body({"application/json": _json({"prompt": PROMPT}, ["prompt"])})
+
+
+def derived() -> dict[str, Any]:
+    """POST /v1/videos/extensions and /edits: one source video, as a file, `video[id]`, or xAI's `video.url`."""
+    source = {
+        "anyOf": [_object({"id": TEXT}, ["id"]), _object({"url": {"type": "string"}}, ["url"])],
+        "description": "A video of this server by id, or (xAI) a public http(s) URL of an MP4",
+    }
+    common = {
+        "prompt": PROMPT,
+        "model": MODEL,
+        "seconds": SECONDS,
+        "duration": {"type": "integer", "description": "xAI: seconds to add (extensions, 2 to 10)"},
+    }
+    return _body(
+        {
+            "multipart/form-data": _object({**common, "video": BINARY, "video[id]": TEXT}, ["prompt"]),
+            "application/json": _json({**common, "video": source}, ["prompt", "video"]),
+        }
+    )
+
+
+def worker_upload() -> dict[str, Any]:
+    """POST /extension/complete: the finished MP4, streamed to disk; `job_id` and `claim_token` may also be
+    query parameters."""
+    fields = {
+        "job_id": TEXT,
+        "claim_token": {"type": "string", "description": "The claim's token: only the current lease completes"},
+        "grok_post_id": {"type": "string", "description": "The Grok post the video came from (optional)"},
+        "video": BINARY,
+    }
+    return _body({"multipart/form-data": _object(fields, ["video"])})
