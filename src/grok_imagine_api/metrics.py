@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 import prometheus_client
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, Info
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
@@ -33,7 +33,7 @@ UNMATCHED = "unmatched"
 class Metrics:
     """Every metric of one app, on a registry of its own (tests build many apps in one process)."""
 
-    def __init__(self) -> None:
+    def __init__(self, instance_id: str | None = None) -> None:
         self.registry = CollectorRegistry()
         ProcessCollector(registry=self.registry)
         PlatformCollector(registry=self.registry)
@@ -76,6 +76,11 @@ class Metrics:
         for param in ("aspect_ratio", "duration", "video"):
             self.output_mismatches.labels(param)
         self._request_series: dict[tuple[str, str, int], Histogram] = {}
+        if instance_id is not None:
+            # Which replica answers a scrape: Prometheus labels each scraped target `instance` itself (host:port),
+            # so the series carry no instance label of their own; this joins that to INSTANCE_ID.
+            replica = Info(PREFIX + "replica", "This replica's INSTANCE_ID", registry=on)
+            replica.info({"instance_id": instance_id})
 
     # -- job events (JobService) -------------------------------------------------------------
 

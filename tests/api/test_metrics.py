@@ -185,3 +185,9 @@ def test_request_labels_stay_few_whatever_clients_send() -> None:
     assert requests_to(samples, "unmatched") == 1
     routes = {labels for name, labels in samples if name == "grok_imagine_http_request_duration_seconds_count"}
     assert len(routes) == 2
+
+
+def test_a_replica_names_itself_in_an_info_metric_not_in_an_instance_label() -> None:
+    samples = parse(Metrics("host-a:41").exposition().decode())
+    assert value(samples, "grok_imagine_replica_info", instance_id="host-a:41") == 1
+    assert not any("instance" in dict(labels) for _, labels in samples)

@@ -49,3 +49,23 @@ def test_the_online_windows_follow_the_settings(tmp_path: Path) -> None:
     settings = settings_for(tmp_path, max_poll_wait_seconds=5, job_timeout_seconds=60, worker_seen_seconds=90)
     workers = WorkerRegistry.for_settings(settings)
     assert (workers.idle_online, workers.busy_online, workers.forget_after) == (15, 60, 90)
+
+
+def test_the_other_replicas_view_is_combined_with_this_ones() -> None:
+    here, there = registry(), registry()
+    there.claimed("w", "job-1", 1000)
+    here.share(there.own())
+    [info] = here.listed(1001)
+    assert (info.state, info.current_job_id, info.jobs_claimed) == ("busy", "job-1", 1)
+    # The job ends here, though only the other replica saw the claim: this view records it, and it wins.
+    here.completed("w", "job-1", 1005)
+    [info] = here.listed(1006)
+    assert (info.current_job_id, info.jobs_claimed, info.jobs_completed, info.last_seen) == (None, 1, 1, 1000)
+
+
+def test_a_worker_only_the_other_replicas_saw_is_forgotten_like_any_other() -> None:
+    here, there = registry(), registry()
+    there.seen("w", 1000)
+    here.share(there.own())
+    assert [info.worker_id for info in here.listed(1000 + SEEN)] == ["w"]
+    assert here.listed(1000 + SEEN + IDLE + 1) == []

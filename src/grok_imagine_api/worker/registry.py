@@ -1,5 +1,8 @@
 """Workers seen recently, kept in memory: who polled, when, what they are working on, and how it went.
 
+With several replicas on one database, each keeps what it saw and shares it (worker/sharing.py): `listed` and
+`recent` combine this replica's view with the others'.
+
 Online means in contact now: inside a long poll; or, between polls, last contact within the longest long poll
 plus a grace (a worker polls again as soon as a poll ends); or, while it holds a job, within the job's lease (each
 progress report renews it, and past it the job fails as stale). Offline workers stay listed until forgotten.
@@ -8,7 +11,7 @@ progress report renews it, and past it the job fails as stale). Offline workers 
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from ..config import Settings
 from ..domain.abilities import DEFAULT_TOKENS, Abilities
@@ -43,6 +46,10 @@ class WorkerInfo:
     errors: deque[WorkerError] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
     abilities: Abilities | None = None  # None: never declared (the founding document's protocol)
     tokens: frozenset[str] = DEFAULT_TOKENS
+    # When this view last saw the worker take or end a job, and declare: with views of several replicas
+    # combined, the latest says what it holds and can make.
+    job_at: float = 0.0
+    declared_at: float = 0.0
 
     @property
     def state(self) -> str:
@@ -57,6 +64,7 @@ class WorkerRegistry:
         self.idle_online = poll_seconds + ONLINE_GRACE_SECONDS
         self.busy_online = max(lease_seconds, self.idle_online)
         self._workers: dict[str, WorkerInfo] = {}
+        self._others: dict[str, WorkerInfo] = {}  # what the other replicas saw, one entry a worker
 
     @classmethod
     def for_settings(cls, settings: Settings) -> WorkerRegistry:
@@ -79,39 +87,75 @@ class WorkerRegistry:
         info = self.seen(worker_id, now)
         info.abilities = abilities
         info.tokens = abilities.tokens()
+        info.declared_at = now
 
     def seen(self, worker_id: str, now: float, *, version: str | None = None) -> WorkerInfo:
-        info = self._workers.get(worker_id)
-        if info is None:
-            if len(self._workers) >= PRUNE_AT:
-                self.listed(now)
-            info = self._workers[worker_id] = WorkerInfo(worker_id, first_seen=now, last_seen=now)
+        info = self._workers.get(worker_id) or self._begin(worker_id, now)
         info.last_seen = now
         if version:
             info.version = version
+        return info
+
+    def _begin(self, worker_id: str, now: float) -> WorkerInfo:
+        """This replica's entry for a worker: a new one, or one that goes on from what the other replicas saw
+        (what it declared there holds here)."""
+        if len(self._workers) >= PRUNE_AT:
+            self.listed(now)
+        other = self._others.get(worker_id)
+        if other is None:
+            info = WorkerInfo(worker_id, first_seen=now, last_seen=now)
+        else:
+            info = WorkerInfo(worker_id, first_seen=other.first_seen, last_seen=other.last_seen, version=other.version)
+            info.abilities, info.tokens, info.declared_at = other.abilities, other.tokens, other.declared_at
+            info.current_job_id, info.current_job_owner, info.job_at = (
+                other.current_job_id,
+                other.current_job_owner,
+                other.job_at,
+            )
+        self._workers[worker_id] = info
+        return info
+
+    def _known(self, worker_id: str | None) -> WorkerInfo | None:
+        """The entry a job's end is recorded on: this replica's, begun if only another replica saw the worker."""
+        if not worker_id:
+            return None
+        info = self._workers.get(worker_id)
+        if info is None and worker_id in self._others:
+            other = self._others[worker_id]
+            info = self._begin(worker_id, other.last_seen)
         return info
 
     def claimed(self, worker_id: str, job_id: str, now: float, *, owner: str | None = None) -> None:
         info = self.seen(worker_id, now)
         info.current_job_id = job_id
         info.current_job_owner = owner
+        info.job_at = now
         info.jobs_claimed += 1
 
-    def finished(self, worker_id: str | None, job_id: str) -> None:
-        info = self._workers.get(worker_id) if worker_id else None
+    def finished(self, worker_id: str | None, job_id: str, now: float | None = None) -> None:
+        info = self._known(worker_id)
         if info is not None and info.current_job_id == job_id:
             info.current_job_id = info.current_job_owner = None
+            info.job_at = max(info.job_at, now if now is not None else info.last_seen)
 
-    def completed(self, worker_id: str | None, job_id: str) -> None:
-        self.finished(worker_id, job_id)
-        if worker_id and (info := self._workers.get(worker_id)) is not None:
+    def completed(self, worker_id: str | None, job_id: str, now: float | None = None) -> None:
+        self.finished(worker_id, job_id, now)
+        if (info := self._known(worker_id)) is not None:
             info.jobs_completed += 1
 
     def failed(self, worker_id: str | None, job_id: str, error: WorkerError) -> None:
-        self.finished(worker_id, job_id)
-        if worker_id and (info := self._workers.get(worker_id)) is not None:
+        self.finished(worker_id, job_id, error.at or None)
+        if (info := self._known(worker_id)) is not None:
             info.jobs_failed += 1
             info.errors.appendleft(error)
+
+    def share(self, others: list[WorkerInfo]) -> None:
+        """What the other replicas saw, one entry a worker (combined), replacing what they said before."""
+        self._others = {info.worker_id: info for info in others}
+
+    def own(self) -> list[WorkerInfo]:
+        """This replica's own entries, to share."""
+        return list(self._workers.values())
 
     def listed(self, now: float) -> list[WorkerInfo]:
         """Workers seen within `forget_after` or online still (a busy one within its lease), latest first."""
@@ -120,7 +164,18 @@ class WorkerRegistry:
         ]
         for worker_id in gone:
             del self._workers[worker_id]
-        return sorted(self._workers.values(), key=lambda info: info.last_seen, reverse=True)
+        if self._others:
+            views = dict(self._others)
+            for worker_id, info in self._workers.items():
+                views[worker_id] = combine(info, views[worker_id]) if worker_id in views else info
+            shown = [
+                info
+                for info in views.values()
+                if now - info.last_seen <= self.forget_after or self.is_online(info, now)
+            ]
+        else:
+            shown = list(self._workers.values())
+        return sorted(shown, key=lambda info: info.last_seen, reverse=True)
 
     def recent(self, now: float) -> list[WorkerInfo]:
         """The connected workers, to the job service (options, the no-capable-worker clock): seen within
@@ -129,3 +184,28 @@ class WorkerRegistry:
 
     def online(self, now: float) -> list[WorkerInfo]:
         return [info for info in self.listed(now) if self.is_online(info, now)]
+
+
+def combine(a: WorkerInfo, b: WorkerInfo) -> WorkerInfo:
+    """One worker as two replicas saw it: counts add up, the latest contact, job and declaration win."""
+    holder = a if a.job_at >= b.job_at else b
+    declarer = a if a.declared_at >= b.declared_at else b
+    latest = a if a.last_seen >= b.last_seen else b
+    errors = sorted([*a.errors, *b.errors], key=lambda error: error.at, reverse=True)
+    return replace(
+        latest,
+        first_seen=min(a.first_seen, b.first_seen),
+        last_seen=latest.last_seen,
+        current_job_id=holder.current_job_id,
+        current_job_owner=holder.current_job_owner,
+        job_at=holder.job_at,
+        jobs_claimed=a.jobs_claimed + b.jobs_claimed,
+        jobs_completed=a.jobs_completed + b.jobs_completed,
+        jobs_failed=a.jobs_failed + b.jobs_failed,
+        version=latest.version or a.version or b.version,
+        polling=a.polling + b.polling,
+        errors=deque(errors[:RECENT_ERRORS], maxlen=RECENT_ERRORS),
+        abilities=declarer.abilities,
+        tokens=declarer.tokens,
+        declared_at=declarer.declared_at,
+    )
