@@ -47,9 +47,45 @@ def tiny_png() -> bytes:
 PNG_1PX = tiny_png()
 
 
+class Backend:
+    """Where the servers of a test keep jobs and videos, unless the test says otherwise: SQLite and local files
+    (the default), or PostgreSQL and an S3-compatible store (tests/backends.py picks it per test)."""
+
+    def __init__(self, name: str, settings: dict[str, Any] | None = None, bucket: Any = None) -> None:
+        self.name = name
+        self.settings = settings or {}
+        self.bucket = bucket  # tests/s3.py Bucket, when videos are in one
+
+    def env(self) -> dict[str, str]:
+        return {name.upper(): str(value) for name, value in self.settings.items()}
+
+
+LOCAL = Backend("sqlite+files")
+
+
+def stored_names(root: Path) -> list[str]:
+    """The names (paths relative to `root`, or object keys) of everything the server keeps for its jobs."""
+    return sorted(str(path.relative_to(root)) for path in stored_files(root))
+
+
+def stored_bytes(root: Path, name: str) -> bytes:
+    """A stored file's bytes, wherever the backend keeps it."""
+    if BACKEND.bucket is not None:
+        data: bytes = BACKEND.bucket.read(name)
+        return data
+    return (root / name).read_bytes()
+
+
+BACKEND = LOCAL
+
+
 def stored_files(root: Path) -> list[Path]:
-    """Every file the server keeps under `root`, without the lock that says which server uses it."""
-    return [path for path in root.rglob("*") if path.is_file() and path.name != LOCK_FILE]
+    """Every file the server keeps under `root`, without the lock that says which server uses it; with videos in
+    an object store, its objects too (as if under `root`)."""
+    found = [path for path in root.rglob("*") if path.is_file() and path.name != LOCK_FILE]
+    if BACKEND.bucket is not None:
+        found += [root / key for key in BACKEND.bucket.objects()]
+    return found
 
 
 def free_port() -> int:
@@ -70,14 +106,18 @@ def wait_until(condition: Callable[[], Any], *, timeout: float = 10.0, interval:
         time.sleep(interval)
 
 
-def settings_for(tmp: Path, **overrides: Any) -> Settings:
+def settings_for(tmp: Path, *, database_url: str | None = None, **overrides: Any) -> Settings:
+    """Settings under `tmp`; the jobs in SQLite there, or at `database_url` (PostgreSQL)."""
     values: dict[str, Any] = {
         "db_path": tmp / "jobs.db",
+        "database_url": database_url,
         "video_storage_path": tmp / "videos",
         "log_path": tmp / "logs",
         "server_port": 8000,
         "server_host": "127.0.0.1",
     }
+    if database_url is None:
+        values.update(BACKEND.settings)
     values.update(overrides)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
@@ -128,7 +168,9 @@ class ProcessServer:
         env: dict[str, str] | None = None,
         command: list[str] | None = None,
         cwd: Path | None = None,
+        database_url: str | None = None,
     ) -> None:
+        """`database_url`: the jobs in PostgreSQL there, instead of SQLite under `tmp`."""
         self.tmp = tmp
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
@@ -137,9 +179,11 @@ class ProcessServer:
             "SERVER_HOST": "127.0.0.1",
             "SERVER_PORT": str(self.port),
             "DB_PATH": str(tmp / "jobs.db"),
+            "DATABASE_URL": database_url or "",
             "VIDEO_STORAGE_PATH": str(tmp / "videos"),
             "LOG_PATH": str(tmp / "logs"),
             "LOG_LEVEL": "warning",
+            **(BACKEND.env() if database_url is None else {}),
             **(env or {}),
         }
         self.command = command or [sys.executable, str(ROOT / "server.py")]

@@ -786,6 +786,7 @@ def test_an_address_that_cannot_be_read_is_not_named(tmp_path: Path) -> None:
     assert all("listening on an address this process cannot read" in w for w in found)
 
 
+@pytest.mark.one_backend  # moto's S3 server would listen in this process too
 def test_start_up_warns_about_the_address_really_listened_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
     """SERVER_HOST is only what `python server.py` binds; this server listens on loopback whatever it says."""
     with caplog.at_level(logging.INFO, logger="grok_imagine_api"):

@@ -9,8 +9,20 @@ from pathlib import Path
 import httpx
 import pytest
 
-from grok_imagine_api.files.storage import LOCK_FILE
-from support import DEMO_MP4, PNG_1PX, ThreadServer, assert_error, claim, create_job, settings_for, upload, wait_until
+from support import (
+    DEMO_MP4,
+    PNG_1PX,
+    ThreadServer,
+    assert_error,
+    claim,
+    create_job,
+    settings_for,
+    stored_bytes,
+    stored_files,
+    stored_names,
+    upload,
+    wait_until,
+)
 
 # -- poll ------------------------------------------------------------------------------------
 
@@ -182,9 +194,8 @@ def test_complete_stores_the_video(client: httpx.Client, server: ThreadServer) -
         "video_url": f"{server.url}/videos/{work['job_id']}.mp4",
         "video_size": len(DEMO_MP4),
     }
-    stored = server.settings.video_storage_path / f"{work['job_id']}.mp4"
-    assert stored.read_bytes() == DEMO_MP4
-    assert not [p for p in server.settings.video_storage_path.iterdir() if p.name.startswith(".upload-")]
+    assert stored_bytes(server.settings.video_storage_path, f"{work['job_id']}.mp4") == DEMO_MP4
+    assert stored_names(server.settings.video_storage_path) == [f"{work['job_id']}.mp4"]  # no temp file left
 
 
 def test_complete_without_claim_token_as_the_seed_describes(client: httpx.Client) -> None:
@@ -215,7 +226,7 @@ def test_complete_with_job_id_after_the_video_part(client: httpx.Client) -> None
 
 
 def no_files_left(server: ThreadServer) -> bool:
-    return [p.name for p in server.settings.video_storage_path.iterdir()] == [LOCK_FILE]
+    return stored_files(server.settings.video_storage_path) == []
 
 
 def test_upload_that_is_not_mp4_is_415_and_leaves_nothing(client: httpx.Client, server: ThreadServer) -> None:
@@ -281,7 +292,7 @@ def test_upload_over_the_limit_is_413_and_leaves_nothing(tmp_path: Path) -> None
             headers={"content-type": "multipart/form-data; boundary=xx"},
         )
         assert_error(reply, 413, "video_too_large", "video")
-        assert [p.name for p in srv.settings.video_storage_path.iterdir()] == [LOCK_FILE]
+        assert stored_files(srv.settings.video_storage_path) == []
         assert http.get(f"/v1/videos/generations/{work['job_id']}").json()["status"] == "processing"
 
 
@@ -291,8 +302,8 @@ def test_duplicate_complete_is_409_and_keeps_the_first_video(client: httpx.Clien
     assert upload(client, work["job_id"], token=work["claim_token"]).status_code == 200
     other = DEMO_MP4[:100] + b"x" * 50
     assert_error(upload(client, work["job_id"], video=other, token=work["claim_token"]), 409, "job_completed")
-    assert (server.settings.video_storage_path / f"{work['job_id']}.mp4").read_bytes() == DEMO_MP4
-    assert len(list(server.settings.video_storage_path.glob("*.mp4"))) == 1
+    assert stored_bytes(server.settings.video_storage_path, f"{work['job_id']}.mp4") == DEMO_MP4
+    assert stored_names(server.settings.video_storage_path) == [f"{work['job_id']}.mp4"]
 
 
 def test_complete_with_a_foreign_token_is_409(client: httpx.Client, server: ThreadServer) -> None:

@@ -515,8 +515,7 @@ def test_a_reservation_left_by_a_crash_blocks_then_expires(tmp_path: Path) -> No
     with ThreadServer(settings_for(tmp_path)) as server, server.client() as http:
         body = {"prompt": "A cat"}
         digest = fingerprint(CreateGeneration.model_validate(body).model_dump())
-        store = server.service.store
-        server.run(store.idempotency_begin("- POST /v1/videos/generations", "crashed", digest, server.clock.now()))
+        server.run(server.service.idempotency_begin("- POST /v1/videos/generations", "crashed", digest))
         headers = {"Idempotency-Key": "crashed"}
         assert_error(http.post("/v1/videos/generations", json=body, headers=headers), 409, "conflict")
         assert http.get("/health").json()["jobs"]["pending"] == 0

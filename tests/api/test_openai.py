@@ -16,6 +16,7 @@ from support import (
     claim,
     create_job,
     stored_files,
+    stored_names,
     upload,
     wait_until,
 )
@@ -192,15 +193,15 @@ def test_deleting_a_running_video_tells_its_worker(client: httpx.Client, server:
     assert progress.status_code == 200
     assert progress.json()["cancelled"] is True
     assert_error(upload(client, work["job_id"], token=work["claim_token"]), 409, "job_cancelled")
-    assert not any(server.settings.video_storage_path.glob("*.mp4"))
+    assert stored_names(server.settings.video_storage_path) == []
 
 
 def test_deleting_a_finished_video_removes_its_files(client: httpx.Client, server: ThreadServer) -> None:
     video_id = finished(client, server)
     client.get(f"/v1/videos/{video_id}/content", params={"variant": "thumbnail"})
-    assert list(server.settings.video_storage_path.glob(f"{video_id}.*"))
+    assert stored_names(server.settings.video_storage_path) == [f"{video_id}.jpg", f"{video_id}.mp4"]
     client.delete(f"/v1/videos/{video_id}")
-    assert list(server.settings.video_storage_path.glob(f"{video_id}.*")) == []
+    assert stored_names(server.settings.video_storage_path) == []
     assert_error(client.get(f"/videos/{video_id}.mp4"), 404, "job_not_found")
 
 
@@ -227,7 +228,7 @@ def test_extension_with_an_uploaded_video_and_edit_by_id(client: httpx.Client, s
     assert work["kind"] == "extend"
     assert httpx.get(work["source_video_url"]).content == DEMO_MP4
     upload(client, work["job_id"])
-    wait_until(lambda: not any((server.settings.video_storage_path / "sources").glob("*.mp4")))
+    wait_until(lambda: not [name for name in stored_names(server.settings.video_storage_path) if "sources" in name])
 
     edit = client.post("/v1/videos/edits", data={"prompt": "blue", "video[id]": work["job_id"]})
     assert edit.status_code == 200, edit.text

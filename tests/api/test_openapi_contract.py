@@ -24,8 +24,8 @@ MAX_EXAMPLES = 10
 # positive_data_acceptance sends requests the document calls valid and wants them taken. For these operations
 # the document cannot say enough for that, so the check is off for them alone; every other check stays on.
 UNDESCRIBED_BODY = [
-    # Their bodies (multipart or JSON, read field by field) are not described in the document at all, so a
-    # "valid" request is an empty one.
+    # Their bodies are described (api/schemas/bodies.py), but what they take depends on more than a schema
+    # says: a source video or a lease that exists, a file part that decodes as an image or a video.
     "POST /v1/videos",
     "POST /v1/videos/{video_id}/remix",
     "POST /v1/videos/extensions",

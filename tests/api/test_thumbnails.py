@@ -4,7 +4,7 @@ import threading
 
 import httpx
 
-from support import ThreadServer, claim, create_job, upload
+from support import ThreadServer, claim, create_job, stored_names, upload
 
 TRIALS = 20
 REQUESTS = 16
@@ -50,6 +50,6 @@ def test_concurrent_first_requests_for_a_thumbnail_all_get_it(client: httpx.Clie
             failures.append(f"{video_id}: {len(made)} different thumbnails")
     trials = len({failure.split(":")[0] for failure in failures})
     assert failures == [], f"{len(failures)} failures in {trials} of {TRIALS} trials of {REQUESTS}: {failures[:3]}"
-    names = [path.name for path in server.settings.video_storage_path.iterdir()]
+    names = stored_names(server.settings.video_storage_path)
     assert len([name for name in names if name.endswith(".jpg")]) == TRIALS
     assert [name for name in names if name.endswith(".part")] == []

@@ -99,6 +99,7 @@ def test_unknown_and_malformed_ids(client: httpx.Client) -> None:
     assert_error(client.get("/videos/..%2Fjobs.db.mp4"), 404)
 
 
+@pytest.mark.one_backend  # removes the file by hand
 def test_missing_file_is_reported_not_served(client: httpx.Client, server: ThreadServer, video_id: str) -> None:
     (server.settings.video_storage_path / f"{video_id}.mp4").unlink()
     assert_error(client.get(f"/videos/{video_id}.mp4"), 404, "video_missing")

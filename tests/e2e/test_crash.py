@@ -9,13 +9,14 @@ from pathlib import Path
 
 import httpx
 
+import support
 from support import DEMO_MP4, ProcessServer, assert_error, claim, create_job, upload, wait_until
 
 BIG = 64 * 1024 * 1024
 
 
 def partial_uploads(videos: Path) -> list[Path]:
-    return [p for p in videos.iterdir() if p.name.startswith(".upload-")]
+    return list(videos.rglob(".upload-*"))  # with videos in S3, in a temp folder of the process's own
 
 
 def start_slow_upload(server: ProcessServer, job_id: str, token: str) -> socket.socket:
@@ -66,9 +67,10 @@ def test_kill_during_upload_then_restart(tmp_path: Path) -> None:
             assert client.get(f"/videos/{job['id']}.mp4").content == DEMO_MP4
     finally:
         server.stop()
-    with closing(sqlite3.connect(tmp_path / "jobs.db")) as db:
-        assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
-        assert db.execute("SELECT status FROM jobs WHERE id = ?", (job["id"],)).fetchone()[0] == "completed"
+    if support.BACKEND is support.LOCAL:  # the SQLite file itself survived the kill
+        with closing(sqlite3.connect(tmp_path / "jobs.db")) as db:
+            assert db.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+            assert db.execute("SELECT status FROM jobs WHERE id = ?", (job["id"],)).fetchone()[0] == "completed"
 
 
 def test_client_cut_off_mid_upload_leaves_nothing(tmp_path: Path) -> None:

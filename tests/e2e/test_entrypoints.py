@@ -13,6 +13,9 @@ import pytest
 
 from support import ROOT, ProcessServer, create_job
 
+# The default start-up and the data-directory lock are about SQLite and local files themselves.
+pytestmark = pytest.mark.one_backend
+
 VENV_BIN = Path(sys.executable).parent
 
 

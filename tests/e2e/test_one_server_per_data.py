@@ -9,9 +9,13 @@ import sys
 from pathlib import Path
 
 import httpx
+import pytest
 
 from grok_imagine_api.files.storage import LOCK_FILE
 from support import DEMO_MP4, ROOT, HeldUpload, ProcessServer, claim, create_job, wait_until
+
+# The default start-up and the data-directory lock are about SQLite and local files themselves.
+pytestmark = pytest.mark.one_backend
 
 VENV_BIN = Path(sys.executable).parent
 

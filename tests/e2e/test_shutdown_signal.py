@@ -12,7 +12,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from support import DEMO_MP4, ROOT, HeldUpload, ProcessServer, claim, create_job, wait_until
+from support import DEMO_MP4, ROOT, HeldUpload, ProcessServer, claim, create_job, stored_bytes, wait_until
 
 VENV_BIN = Path(sys.executable).parent
 # Far below the 30 s a long poll waits: the stop must not wait the poll out.
@@ -76,7 +76,7 @@ def test_an_upload_in_flight_finishes_before_the_process_exits(tmp_path: Path) -
             work = claim(client)
         upload = HeldUpload(server.port, work["job_id"])
         try:
-            wait_until(lambda: any(p.name.startswith(".upload-") for p in videos.iterdir()), timeout=20)
+            wait_until(lambda: any(videos.rglob(".upload-*")), timeout=20)
             poller = open_long_poll(server, answers)
             assert server.proc is not None
             server.proc.send_signal(signal.SIGTERM)
@@ -88,7 +88,7 @@ def test_an_upload_in_flight_finishes_before_the_process_exits(tmp_path: Path) -
             upload.close()
         assert answer.startswith(b"HTTP/1.1 200"), answer
         server.proc.wait(timeout=STOP_WITHIN)
-        assert (videos / f"{work['job_id']}.mp4").read_bytes() == DEMO_MP4
+        assert stored_bytes(videos, f"{work['job_id']}.mp4") == DEMO_MP4
     finally:
         server.stop()
         if poller is not None:
