@@ -19,6 +19,9 @@ import pytest
 from s3 import Bucket
 from support import DEMO_MP4, ProcessServer, upload, wait_until
 
+# Each test chooses its own PostgreSQL database and S3 bucket: run once, not once per backend.
+pytestmark = pytest.mark.one_backend
+
 JOBS = 2000
 POLLERS = 32
 CREATORS = 4
@@ -196,6 +199,8 @@ def test_kill_9_of_one_replica_loses_nothing_it_acknowledged(
             # Through A: three jobs completed (acknowledged), two held by workers that then lose A with them.
             done_on_a = [complete(on_a, f"wa{i}") for i in range(3)]
             held_on_a = [claim_one(on_a, f"held{i}")["job_id"] for i in range(2)]
+            # A worker that claimed through A and lives on: behind a load balancer it reaches B next.
+            moving = claim_one(on_a, "mover")
             waiting = Pollers()
             # Long polls open on A when it dies (for work that never comes: they leave the queue to B's workers).
             waiting.start(a.url, range(4), kinds="extend", sources="upload")
@@ -203,8 +208,11 @@ def test_kill_9_of_one_replica_loses_nothing_it_acknowledged(
             a.kill9()
             waiting.close()
 
+            # Its lease is the database's, not A's: it completes through B.
+            assert upload(on_b, moving["job_id"], token=moving["claim_token"]).status_code == 200
+            done_on_a.append(moving["job_id"])
             # B serves every job and every video, and the rest of the queue.
-            done_on_b = [complete(on_b, f"wb{i}") for i in range(15)]
+            done_on_b = [complete(on_b, f"wb{i}") for i in range(14)]
             assert on_b.get("/extension/poll", params={"client_id": "wb"}).status_code == 204
             for job_id in done_on_a + done_on_b:
                 assert on_b.get(f"/v1/videos/generations/{job_id}").json()["status"] == "completed"
