@@ -8,7 +8,6 @@ another client's key, and the right one.
 from __future__ import annotations
 
 import base64
-import logging
 import subprocess
 import sys
 from collections.abc import Callable, Iterator
@@ -32,7 +31,6 @@ from support import (
     create_job,
     settings_for,
     upload,
-    wait_until,
 )
 
 ALICE = "sk-alice-3f9a0c5e"
@@ -784,17 +782,6 @@ def test_an_address_that_cannot_be_read_is_not_named(tmp_path: Path) -> None:
     found = Auth(settings_for(tmp_path)).warnings(None)
     assert [w.split(":")[0] for w in found] == ["NO API KEYS", "NO WORKER TOKEN"]
     assert all("listening on an address this process cannot read" in w for w in found)
-
-
-@pytest.mark.one_backend  # moto's S3 server would listen in this process too
-def test_start_up_warns_about_the_address_really_listened_on(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
-    """SERVER_HOST is only what `python server.py` binds; this server listens on loopback whatever it says."""
-    with caplog.at_level(logging.INFO, logger="grok_imagine_api"):
-        with ThreadServer(settings_for(tmp_path, server_host="0.0.0.0")) as server:
-            listening = f"start-up: listening on 127.0.0.1:{server.port}"
-            wait_until(lambda: any(listening in r.getMessage() for r in caplog.records))
-        ours = [r for r in caplog.records if r.name == "grok_imagine_api" and r.levelno >= logging.WARNING]
-    assert ours == []
 
 
 def test_video_links_do_not_confirm_ids_to_strangers(world: World) -> None:

@@ -6,6 +6,8 @@ from __future__ import annotations
 import sys
 from pathlib import Path
 
+import pytest
+
 from support import ROOT, ProcessServer, wait_until
 
 VENV_BIN = Path(sys.executable).parent
@@ -13,13 +15,17 @@ VENV_BIN = Path(sys.executable).parent
 
 def uvicorn_server(tmp_path: Path, host: str, **env: str) -> ProcessServer:
     server = ProcessServer(tmp_path, cwd=ROOT, env=env)
-    server.env.pop("SERVER_HOST")
+    if "SERVER_HOST" not in env:
+        server.env.pop("SERVER_HOST")
     server.command = [str(VENV_BIN / "uvicorn"), "server:app", "--host", host, "--port", str(server.port)]
     return server
 
 
-def test_uvicorn_on_loopback_does_not_warn(tmp_path: Path) -> None:
-    server = uvicorn_server(tmp_path, "127.0.0.1").start()
+@pytest.mark.parametrize("server_host", [None, "0.0.0.0"])
+def test_uvicorn_on_loopback_does_not_warn(tmp_path: Path, server_host: str | None) -> None:
+    """Whatever SERVER_HOST says: it is only what `python server.py` binds."""
+    server = uvicorn_server(tmp_path, "127.0.0.1", **({"SERVER_HOST": server_host} if server_host else {}))
+    server.start()
     try:
         wait_until(lambda: f"start-up: listening on 127.0.0.1:{server.port}" in server.read_output())
     finally:
