@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import re
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
@@ -27,12 +26,11 @@ from ..domain.jobs import (
 from .base import ACTIVITY_BUCKET, Activity, IdempotencyRecord
 from .pg_schema import migrate
 from .queries import load_queries, numbered
-from .rows import job_from_row, needs_key, needs_of, new_job_params
+from .rows import job_from_row, list_filter, needs_key, needs_of, new_job_params
 
 QUERIES = load_queries("postgres.sql")
 # The database is down, restarting or out of reach (a 503, safe to retry), as opposed to a bad statement.
 _UNREACHABLE = (OSError, asyncpg.PostgresConnectionError, asyncpg.OperatorInterventionError)
-JOB_ID = re.compile(r"job_[0-9a-f]{24}")
 
 
 class PostgresJobStore:
@@ -132,32 +130,18 @@ class PostgresJobStore:
         text: str | None = None,
         cancelled: bool | None = None,
     ) -> list[Job]:
-        conditions = ["deleted_at IS NULL"]
-        params: dict[str, Any] = {"limit": limit}
-        if text and JOB_ID.fullmatch(text):
-            conditions.append("id = :text")
-            params["text"] = text
-        elif text:
-            conditions.append("(prompt ILIKE :like ESCAPE '\\' OR id = :text)")
-            params["like"] = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
-            params["text"] = text
-        if owner is not None:
-            conditions.append("owner = :owner")
-            params["owner"] = owner
-        if status is not None:
-            conditions.append("status = :status")
-            params["status"] = status.value
-        if cancelled:
-            conditions.append("status = 'failed' AND error_code = 'cancelled'")
-        elif cancelled is not None:
-            conditions.append("error_code IS DISTINCT FROM 'cancelled'")
-        if before_seq is not None:
-            conditions.append("seq < :before")
-            params["before"] = before_seq
-        if after_seq is not None:
-            conditions.append("seq > :after")
-            params["after"] = after_seq
-        sql = QUERIES["list_jobs"].format(where=" AND ".join(conditions), order="ASC" if ascending else "DESC")
+        where, params = list_filter(
+            status=status,
+            before_seq=before_seq,
+            after_seq=after_seq,
+            owner=owner,
+            text=text,
+            cancelled=cancelled,
+            like="ILIKE",
+            not_cancelled="error_code IS DISTINCT FROM 'cancelled'",
+        )
+        params["limit"] = limit
+        sql = QUERIES["list_jobs"].format(where=where, order="ASC" if ascending else "DESC")
         return await self._jobs(sql, params)
 
     async def claim(

@@ -4,9 +4,53 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from typing import Any, Protocol
 
 from ..domain.jobs import Dialect, GenerationOptions, Job, JobKind, JobStatus, NewJob, Produced
+
+JOB_ID = re.compile(r"job_[0-9a-f]{24}")
+
+
+def list_filter(
+    *,
+    status: JobStatus | None,
+    before_seq: int | None,
+    after_seq: int | None,
+    owner: str | None,
+    text: str | None,
+    cancelled: bool | None,
+    like: str,
+    not_cancelled: str,
+) -> tuple[str, dict[str, Any]]:
+    """The WHERE clause and named parameters of a job listing; `like` and `not_cancelled` are the dialect's
+    case-insensitive match and its null-safe "error_code is not 'cancelled'"."""
+    conditions = ["deleted_at IS NULL"]
+    params: dict[str, Any] = {}
+    if text and JOB_ID.fullmatch(text):
+        conditions.append("id = :text")  # a pasted id: one index lookup instead of a scan of every prompt
+        params["text"] = text
+    elif text:
+        conditions.append(f"(prompt {like} :like ESCAPE '\\' OR id = :text)")
+        params["like"] = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
+        params["text"] = text
+    if owner is not None:
+        conditions.append("owner = :owner")
+        params["owner"] = owner
+    if status is not None:
+        conditions.append("status = :status")
+        params["status"] = status.value
+    if cancelled:
+        conditions.append("status = 'failed' AND error_code = 'cancelled'")
+    elif cancelled is not None:
+        conditions.append(not_cancelled)
+    if before_seq is not None:
+        conditions.append("seq < :before")
+        params["before"] = before_seq
+    if after_seq is not None:
+        conditions.append("seq > :after")
+        params["after"] = after_seq
+    return " AND ".join(conditions), params
 
 
 class Row(Protocol):

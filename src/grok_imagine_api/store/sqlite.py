@@ -8,7 +8,6 @@ import contextlib
 import functools
 import json
 import logging
-import re
 import sqlite3
 import threading
 import time
@@ -32,14 +31,13 @@ from ..domain.jobs import (
 from ..files.lock import FileLock
 from .base import ACTIVITY_BUCKET, Activity, IdempotencyRecord
 from .queries import QUERIES
-from .rows import job_from_row, needs_key, needs_of, new_job_params
+from .rows import job_from_row, list_filter, needs_key, needs_of, new_job_params
 from .schema import migrate
 
 T = TypeVar("T")
 log = logging.getLogger("grok_imagine_api")
 
 _SEQ_MAX = 2**63 - 1
-JOB_ID = re.compile(r"job_[0-9a-f]{24}")
 BUSY_SECONDS = 10.0
 _BUSY_CODES = (sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED)
 
@@ -255,32 +253,18 @@ class SqliteJobStore:
         text: str | None = None,
         cancelled: bool | None = None,
     ) -> list[Job]:
-        conditions = ["deleted_at IS NULL"]
-        params: dict[str, Any] = {"limit": limit}
-        if text and JOB_ID.fullmatch(text):
-            conditions.append("id = :text")  # a pasted id: one index lookup instead of a scan of every prompt
-            params["text"] = text
-        elif text:
-            conditions.append("(prompt LIKE :like ESCAPE '\\' OR id = :text)")
-            params["like"] = "%" + re.sub(r"([\\%_])", r"\\\1", text) + "%"
-            params["text"] = text
-        if owner is not None:
-            conditions.append("owner = :owner")
-            params["owner"] = owner
-        if status is not None:
-            conditions.append("status = :status")
-            params["status"] = status.value
-        if cancelled:
-            conditions.append("status = 'failed' AND error_code = 'cancelled'")
-        elif cancelled is not None:
-            conditions.append("error_code IS NOT 'cancelled'")
-        if before_seq is not None:
-            conditions.append("seq < :before")
-            params["before"] = before_seq
-        if after_seq is not None:
-            conditions.append("seq > :after")
-            params["after"] = after_seq
-        sql = QUERIES["list_jobs"].format(where=" AND ".join(conditions), order="ASC" if ascending else "DESC")
+        where, params = list_filter(
+            status=status,
+            before_seq=before_seq,
+            after_seq=after_seq,
+            owner=owner,
+            text=text,
+            cancelled=cancelled,
+            like="LIKE",
+            not_cancelled="error_code IS NOT 'cancelled'",
+        )
+        params["limit"] = limit
+        sql = QUERIES["list_jobs"].format(where=where, order="ASC" if ascending else "DESC")
 
         def read(conn: sqlite3.Connection) -> list[Job]:
             return [job_from_row(row) for row in conn.execute(sql, params)]
