@@ -17,6 +17,7 @@ from .api.early_auth import EarlyAuthMiddleware
 from .api.errors import install_error_handlers
 from .api.idempotency import IdempotencyKeys
 from .api.limits import BodyBudget, BodyLimitMiddleware
+from .api.nul import NulGuardMiddleware
 from .api.openapi import install_openapi
 from .api.signing import UrlSigner, new_secret
 from .clock import Clock, SystemClock
@@ -137,6 +138,7 @@ def create_app(
     app.add_middleware(
         BodyLimitMiddleware, limit=settings.max_request_bytes, budget=app.state.body_budget, streaming=streaming
     )
+    app.add_middleware(NulGuardMiddleware)
     # Outside the body limit: a caller without the credentials its route needs is refused before any body is read.
     app.add_middleware(EarlyAuthMiddleware, auth=gate, routes=app.routes)
     app.add_middleware(

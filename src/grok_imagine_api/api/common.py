@@ -12,6 +12,7 @@ from pydantic import BaseModel, ValidationError
 from ..domain.errors import InvalidRequest, PayloadTooLarge
 from ..service import JobService
 from .errors import invalid_request
+from .nul import refuse_nul
 from .signing import UrlSigner
 
 M = TypeVar("M", bound=BaseModel)
@@ -98,6 +99,8 @@ async def parse_json_object(raw: bytes) -> dict[str, Any]:
         raise InvalidRequest("Request body contains a lone UTF-16 surrogate (\\ud800-\\udfff)", code="invalid_json")
     if not isinstance(data, dict):
         raise InvalidRequest("Request body must be a JSON object", code="invalid_body")
+    if b"\\u0000" in raw:
+        refuse_nul(data)
     return data
 
 

@@ -14,6 +14,7 @@ from starlette.formparsers import MultiPartException
 from ..domain.errors import InvalidRequest
 from ..domain.options import GENERATION_SECONDS, Asked, asked_options
 from .common import parse_json_object, read_body, read_json_object, service
+from .nul import refuse_nul
 
 OPTION_FIELDS = ("seconds", "size", "aspect_ratio", "resolution", "duration", "mode")
 
@@ -25,7 +26,9 @@ async def read_fields(request: Request) -> tuple[dict[str, Any], dict[str, bytes
         raw = await read_body(request, service(request).settings.max_request_bytes)
         if raw.lstrip().startswith(b"{"):  # curl -d '{...}' without a Content-Type is still JSON
             return await parse_json_object(raw), {}
-        return dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True)), {}
+        fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        refuse_nul(fields)
+        return fields, {}
     if not content_type.startswith("multipart/form-data"):
         return await read_json_object(request), {}
     limit = service(request).settings.max_image_bytes
@@ -45,6 +48,7 @@ async def read_fields(request: Request) -> tuple[dict[str, Any], dict[str, bytes
                 fields[name] = value
     finally:
         await form.close()
+    refuse_nul(fields)
     return fields, files
 
 

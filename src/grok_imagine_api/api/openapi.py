@@ -18,7 +18,8 @@ MEANINGS = {
     206: "Part of the file, for a Range request",
     304: "Not modified since the ETag or date the request names",
     307: "A browser is sent to the dashboard",
-    400: "Bad input: malformed JSON or multipart, or a missing or invalid parameter (`param` names it)",
+    400: "Bad input: malformed JSON or multipart, a missing or invalid parameter (`param` names it), or a NUL "
+    "character (U+0000) in the URL or in any text (invalid_text)",
     401: "Missing or wrong credentials: an API key on client routes when API_KEYS is set, the worker token on "
     "worker routes when WORKER_TOKEN is set",
     403: "A video link with a wrong or expired signature",
@@ -34,6 +35,7 @@ MEANINGS = {
     "(server_busy), or the video storage's bucket could not be reached (storage_unavailable); nothing was done, retry",
     507: "The video storage is full (insufficient_storage); nothing was kept, retry later",
 }
+NUL_REFUSED = "A NUL character (%00) in the URL (invalid_text)"
 # Creates that fetch an image or video by URL say so.
 FETCHES = {
     400: "Bad input (`param` names it), or an image or video URL that could not be fetched or is not public "
@@ -93,6 +95,8 @@ def tidy(document: dict[str, Any]) -> dict[str, Any]:
             responses = operation.get("responses", {})
             if _is_fastapis_422(responses.get("422")):
                 del responses["422"]
+            # Any request with a NUL character in its URL or text is refused (api/nul.py): every route.
+            responses.setdefault("400", _error(NUL_REFUSED))
             if method not in ("get", "head") and not _streams_its_body(operation):
                 # A body read into memory that does not arrive in time (api/limits.py): any such route.
                 responses.setdefault("408", _error(MEANINGS[408]))
