@@ -26,9 +26,9 @@ async def read_fields(request: Request) -> tuple[dict[str, Any], dict[str, bytes
         raw = await read_body(request, service(request).settings.max_request_bytes)
         if raw.lstrip().startswith(b"{"):  # curl -d '{...}' without a Content-Type is still JSON
             return await parse_json_object(raw), {}
-        fields = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
-        refuse_nul(fields)
-        return fields, {}
+        pairs = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+        refuse_nul(pairs)
+        return pairs, {}
     if not content_type.startswith("multipart/form-data"):
         return await read_json_object(request), {}
     limit = service(request).settings.max_image_bytes
