@@ -47,6 +47,26 @@ def tiny_png() -> bytes:
 PNG_1PX = tiny_png()
 
 
+def png(width: int, height: int, shade: int = 0) -> bytes:
+    """A real, whole PNG of one colour (`shade` tells images apart), made without an imaging library."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    row = b"\x00" + bytes([shade % 256, (shade * 7) % 256, 200]) * width
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(row * height))
+        + chunk(b"IEND", b"")
+    )
+
+
+# What a worker declares and polls with to be handed image jobs (docs/images.md).
+IMAGE_WORKER = {"kinds": "text_to_image,image_to_image", "mode": "image"}
+
+
 class Backend:
     """Where the servers of a test keep jobs and videos, unless the test says otherwise: SQLite and local files
     (the default), or PostgreSQL and an S3-compatible store (tests/backends.py picks it per test)."""

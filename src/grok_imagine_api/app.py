@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import __version__
-from .api import dashboard, extension, jobs, metrics, monitoring, openai, seed, shared, videos
+from .api import dashboard, extension, images, jobs, metrics, monitoring, openai, seed, shared, videos
 from .api.auth import Auth, warn_once_listening
 from .api.early_auth import EarlyAuthMiddleware
 from .api.errors import install_error_handlers
@@ -129,7 +129,7 @@ def create_app(
     app.state.signer = None
     app.state.idempotency = IdempotencyKeys()
     install_error_handlers(app)
-    for module in (seed, openai, shared, videos, extension, monitoring, jobs, dashboard, metrics):
+    for module in (seed, openai, shared, videos, images, extension, monitoring, jobs, dashboard, metrics):
         app.include_router(module.router)
     install_openapi(app)
     # Routes that stream uploads enforce their own limits.

@@ -58,6 +58,7 @@ class Settings(BaseSettings):
     poll_after_ms: int = Field(2000, ge=0)
     idempotency_ttl_seconds: float = Field(86400, gt=0)
     image_fetch_timeout_seconds: float = Field(15, gt=0)  # the whole fetch, not each read
+    image_wait_seconds: float = Field(300, gt=0)  # how long an Images API request waits for the worker
     video_fetch_timeout_seconds: float = Field(120, gt=0)
     allow_private_urls: bool = False
 

@@ -13,9 +13,16 @@ from typing import Any
 
 from .clock import Clock
 from .config import Settings
-from .domain.abilities import DEFAULT_ABILITIES, Abilities, kind_needs, option_needs, waiting_reason
-from .domain.errors import Conflict, InvalidRequest, InvalidVideo, NotFound
-from .domain.images import decode_image
+from .domain.abilities import (
+    DEFAULT_ABILITIES,
+    Abilities,
+    for_modes,
+    kind_needs,
+    option_needs,
+    waiting_reason,
+)
+from .domain.errors import Conflict, InvalidImage, InvalidRequest, InvalidVideo, NotFound
+from .domain.images import EXTENSIONS, check_image, decode_image, measure_image
 from .domain.jobs import (
     Claim,
     Dialect,
@@ -24,13 +31,14 @@ from .domain.jobs import (
     Job,
     JobKind,
     JobStatus,
+    Media,
     NewJob,
     Produced,
     check_worker_report,
     new_job_id,
     validate_prompt,
 )
-from .domain.options import Asked, from_options, match
+from .domain.options import Adjustment, Asked, from_options, match
 from .domain.output import check_output
 from .files import media
 from .files.remote import fetch_image, fetch_video
@@ -74,6 +82,9 @@ class JobRequest:
     requested: dict[str, Any] = field(default_factory=dict)
     image_param: str = "image"
     source_param: str = "video"
+    media: Media = Media.VIDEO
+    n: int = 1
+    notes: list[Adjustment] = field(default_factory=list)  # what the dialect could not honour, said as is
 
 
 @dataclass(frozen=True)
@@ -122,6 +133,7 @@ class JobService:
         self.changes = 0
         self.elsewhere = 0
         self._activity: ActivitySnapshot | None = None
+        self._news = asyncio.Event()  # set, and replaced, at every change: what waiting requests wake on
 
     @property
     def version(self) -> int:
@@ -130,6 +142,8 @@ class JobService:
     def _changed(self, jobs: int = 1) -> None:
         if jobs:
             self.changes += 1
+            self._news.set()
+            self._news = asyncio.Event()
 
     def _job_waiting(self) -> None:
         """A job was queued: wake the long polls of this replica, and of the others."""
@@ -192,11 +206,20 @@ class JobService:
         text = validate_prompt(request.prompt, max_chars=self.settings.max_prompt_chars)
         image = await self._decode(request.image, request.image_param)
         source = await self._source(request)
-        kind = kind_needs(request.kind, has_image=image is not None, grok_source=bool(source and source.grok_post_id))
+        kind = kind_needs(
+            request.kind,
+            has_image=image is not None,
+            grok_source=bool(source and source.grok_post_id),
+            media=request.media,
+        )
         connected = self.workers.recent(self.clock.now())  # one look at the workers: options and clock agree
         options, adjustments = match(
-            request.asked, capable_of(kind, connected), strict=self.settings.option_matching == "strict"
+            request.asked,
+            capable_of(kind, connected),
+            strict=self.settings.option_matching == "strict",
+            noun="images" if request.media is Media.IMAGE else "videos",
         )
+        adjustments += request.notes
         # Only now that the request is known to be good: an external source is fetched, checked and kept.
         upload = request.source_upload
         if upload is None and request.source_url is not None:
@@ -229,6 +252,8 @@ class JobService:
                     adjustments=[adjustment.to_dict() for adjustment in adjustments],
                     needs=needs,
                     unmatched_since=now if unable else None,
+                    media=request.media,
+                    n=request.n,
                 )
             )
         except BaseException:
@@ -286,6 +311,10 @@ class JobService:
             return None
         return waiting_reason(job.needs, [info.tokens for info in self.workers.recent(self.clock.now())])
 
+    async def check_upload_image(self, data: bytes, *, param: str) -> InputImage:
+        """A file part that must be a whole PNG, JPEG or WebP image (its own Content-Type is not trusted)."""
+        return await asyncio.to_thread(check_image, data, max_bytes=self.settings.max_image_bytes, param=param)
+
     async def _decode(self, image: str | InputImage | None, param: str = "image") -> InputImage | None:
         """An image from base64, a data URL, or an http(s) URL (fetched now, so a bad one fails the request)."""
         if image is None or isinstance(image, InputImage):
@@ -303,11 +332,16 @@ class JobService:
         # Off the event loop, always: every pixel is decoded, and a small PNG can hold many.
         return await asyncio.to_thread(decode_image, image, max_bytes=self.settings.max_image_bytes, param=param)
 
-    async def get(self, job_id: str, *, viewer: str | None = None, param: str = "job_id") -> Job:
-        """The job, if `viewer` may see it (None: anyone) and it was not deleted."""
+    async def get(
+        self, job_id: str, *, viewer: str | None = None, param: str = "job_id", media: Media | None = None
+    ) -> Job:
+        """The job, if `viewer` may see it (None: anyone) and it was not deleted; of `media` only, if given (the
+        video APIs do not know image jobs)."""
         job = await self._store.get(job_id)
         if job is None or job.deleted_at is not None or (viewer is not None and job.owner != viewer):
             raise NotFound(f"No job with id '{job_id}'", param=param, code="job_not_found")
+        if media is not None and job.media is not media:
+            raise NotFound(f"No {media.value} with id '{job_id}'", param=param, code="job_not_found")
         return job
 
     async def list_jobs(
@@ -319,6 +353,7 @@ class JobService:
         viewer: str | None = None,
         text: str | None = None,
         cancelled: bool | None = None,
+        media: Media | None = None,
     ) -> Page:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", param="limit")
@@ -332,6 +367,7 @@ class JobService:
             owner=viewer,
             text=text.strip() if text else None,
             cancelled=cancelled,
+            media=media,
         )
         if len(jobs) > limit:
             jobs = jobs[:limit]
@@ -349,12 +385,15 @@ class JobService:
             ascending=ascending,
             after_seq=after_seq if ascending else None,
             before_seq=None if ascending else after_seq,
+            media=Media.VIDEO,
         )
         return jobs[:limit], len(jobs) > limit
 
-    async def delete(self, job_id: str, *, viewer: str | None = None) -> Job:
+    async def delete(
+        self, job_id: str, *, viewer: str | None = None, param: str = "video_id", media: Media | None = None
+    ) -> Job:
         """Remove a job's files and hide it; a queued job is never handed out, a running one is cancelled."""
-        before = await self.get(job_id, viewer=viewer, param="video_id")
+        before = await self.get(job_id, viewer=viewer, param=param, media=media)
         job = await self._store.delete(job_id, now=self.clock.now())
         if job.cancelled and before.status in (JobStatus.PENDING, JobStatus.PROCESSING):
             self.metrics.failed(job)
@@ -385,7 +424,7 @@ class JobService:
     async def run_again(self, job_id: str, *, viewer: str | None = None) -> Job:
         """A new job with the same prompt, options and image."""
         job = await self.get(job_id, viewer=viewer)
-        if job.kind is not JobKind.GENERATE:
+        if job.kind is not JobKind.GENERATE and job.media is not Media.IMAGE:
             raise InvalidRequest(
                 f"Job {job_id} is a {job.kind.value} job; only generation jobs can be run again",
                 param="job_id",
@@ -401,6 +440,10 @@ class JobService:
                 dialect=job.dialect,
                 owner=job.owner,
                 requested=job.requested,
+                kind=job.kind if job.media is Media.IMAGE else JobKind.GENERATE,
+                media=job.media,
+                n=job.n,
+                notes=[Adjustment(**note) for note in job.adjustments if note["param"] not in OPTION_PARAMS],
             )
         )
 
@@ -430,6 +473,25 @@ class JobService:
     async def video(self, job: Job) -> Stored | None:
         """Where the job's video is, to serve it; None when it has none (or it went)."""
         return await self._storage.video(job.id) if job.has_video else None
+
+    async def image(self, job: Job, index: int) -> Stored | None:
+        """Where one of the job's images is; None when it has no such image (or it went)."""
+        if not job.has_images or not 0 <= index < len(job.images):
+            return None
+        return await self._storage.image(job.id, index, job.images[index]["ext"])
+
+    async def wait_finished(self, job_id: str, seconds: float) -> Job:
+        """The job once it completed or failed, or as it is after `seconds`. Woken by this replica's
+        changes, and looks again every RECHECK_SECONDS for what another replica did."""
+        deadline = time.monotonic() + seconds
+        while True:
+            news = self._news
+            job = await self.get(job_id)
+            remaining = deadline - time.monotonic()
+            if job.status.terminal or remaining <= 0:
+                return job
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(news.wait(), min(remaining, RECHECK_SECONDS))
 
     async def source_video(self, job: Job) -> Stored | None:
         """What a worker starts a remix, extension or edit from: its uploaded or fetched source, or else the
@@ -462,13 +524,21 @@ class JobService:
     # -- workers ----------------------------------------------------------------------------
 
     async def poll(
-        self, *, worker_id: str, wait: float, version: str | None = None, abilities: Abilities | None = None
+        self,
+        *,
+        worker_id: str,
+        wait: float,
+        version: str | None = None,
+        abilities: Abilities | None = None,
+        modes: frozenset[str] = frozenset({"video"}),
     ) -> Claim | None:
         """Claim the oldest pending job this worker can make, waiting up to `wait` seconds for one to be queued.
-        `abilities` replaces what the worker declared before; a worker that never declared gets the default table."""
+        `abilities` replaces what the worker declared before; a worker that never declared gets the default table.
+        `modes` are the media it takes now (video, image): its abilities are narrowed to them."""
         info = self.workers.seen(worker_id, self.clock.now(), version=version)
         if abilities is not None:
             self.workers.declare(worker_id, abilities, self.clock.now())
+        info.tokens = for_modes((info.abilities or DEFAULT_ABILITIES).tokens(), modes)
         info.polling += 1
         try:
             return await self._poll(worker_id, wait)
@@ -575,6 +645,13 @@ class JobService:
         produced = await asyncio.to_thread(media.probe, upload.path)
         async with self._completions.hold(job_id):
             job = await self.check_report(job_id, claim_token)  # a lost lease says so before the video's faults
+            if job.media is Media.IMAGE:
+                await asyncio.to_thread(upload.discard)
+                raise InvalidRequest(
+                    f"Job {job_id} makes images; upload them as file parts named 'image'",
+                    param="video",
+                    code="not_a_video_job",
+                )
             if produced is None:
                 await asyncio.to_thread(upload.discard)
                 log.warning("job %s: refused an upload of %d bytes that is not a readable video", job_id, upload.size)
@@ -608,6 +685,66 @@ class JobService:
         if mismatch:
             log.warning("job %s: the video is not what was promised: %s", job.id, mismatch)
         self._in_background(self._after_completion(job))
+        self._changed()
+        return job
+
+    async def complete_images(self, job_id: str, *, claim_token: str | None, images: list[bytes]) -> Job:
+        """Keep an image job's images and mark it completed. Each must decode whole as PNG, JPEG or WebP (415
+        `invalid_image` otherwise); more than the job asked is a 400. Nothing is kept unless all are."""
+        job = await self.check_report(job_id, claim_token)
+        if job.media is not Media.IMAGE:
+            raise InvalidRequest(
+                f"Job {job_id} makes a video; upload it as the file part 'video'",
+                param="image",
+                code="not_an_image_job",
+            )
+        if not images:
+            raise InvalidRequest("Missing file part 'image'", param="image", code="missing_parameter")
+        if len(images) > job.n:
+            raise InvalidRequest(
+                f"Job {job_id} asked for {job.n} image(s); {len(images)} were sent",
+                param="image",
+                code="too_many_images",
+            )
+        made: list[dict[str, Any]] = []
+        for index, data in enumerate(images):
+            try:
+                image, width, height = await asyncio.to_thread(
+                    measure_image, data, max_bytes=self.settings.max_upload_bytes, param="image"
+                )
+            except InvalidRequest as exc:
+                raise InvalidImage(f"Image {index + 1} of {len(images)}: {exc.message}") from None
+            ext = EXTENSIONS[image.mime]
+            made.append(
+                {
+                    "index": index,
+                    "content_type": image.mime,
+                    "ext": ext,
+                    "width": width,
+                    "height": height,
+                    "bytes": len(data),
+                }
+            )
+        async with self._completions.hold(job_id):
+            job = await self.check_report(job_id, claim_token)
+            try:
+                for item, data in zip(made, images, strict=True):
+                    await self._storage.save_image(job_id, item["index"], item["ext"], data)
+                job = await self._store.complete(
+                    job_id,
+                    claim_token=claim_token,
+                    video_size=sum(item["bytes"] for item in made),
+                    now=self.clock.now(),
+                    images=made,
+                )
+            except BaseException:
+                if not await self._completed(job_id):
+                    await self._storage.delete(job_id)
+                raise
+        self.workers.completed(job.worker_id, job.id, self.clock.now())
+        self.metrics.completed(job, job.video_size or 0)
+        if len(made) < job.n:
+            log.info("job %s: the worker made %d of the %d images asked", job.id, len(made), job.n)
         self._changed()
         return job
 
@@ -731,6 +868,9 @@ class JobService:
                     await self._storage.delete(job_id)
                     removed += 1
         return removed
+
+
+OPTION_PARAMS = ("size", "aspect_ratio", "resolution", "seconds", "duration", "mode")
 
 
 def capable_of(kind: list[str], connected: list[WorkerInfo]) -> list[Abilities]:

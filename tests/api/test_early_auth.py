@@ -37,6 +37,10 @@ CLIENT_ROUTES = [
     ("DELETE", f"/v1/videos/{JOB}", JSON),
     ("POST", f"/jobs/{JOB}/cancel", JSON),
     ("POST", f"/jobs/{JOB}/rerun", JSON),
+    ("DELETE", f"/jobs/{JOB}", JSON),
+    ("POST", "/v1/images/generations", JSON),
+    ("POST", "/v1/images/edits", JSON),
+    ("POST", "/v1/images/edits", MULTIPART),
 ]
 WORKER_ROUTES = [
     ("POST", "/extension/poll", JSON),

@@ -61,7 +61,7 @@ def test_poll_claims_oldest_first_with_a_lease(client: httpx.Client, server: Thr
 
 
 def test_bad_poll_parameters(client: httpx.Client) -> None:
-    assert_error(client.get("/extension/poll", params={"mode": "image"}), 400, param="mode")
+    assert_error(client.get("/extension/poll", params={"mode": "audio"}), 400, "invalid_mode", param="mode")
     assert_error(client.get("/extension/poll", params={"wait": "-1"}), 400, param="wait")
     assert_error(client.get("/extension/poll", params={"wait": "soon"}), 400, param="wait")
 

@@ -115,7 +115,7 @@ FILE_PART = b'--B\r\nContent-Disposition: form-data; name="f"; filename="f"\r\n\
     ("content_type", "body"),
     [
         ("multipart/form-data", b"prompt=x"),  # no boundary
-        ("multipart/form-data; boundary=B", FILE_PART * 5 + b"--B--\r\n"),  # more files than a create takes
+        ("multipart/form-data; boundary=B", FILE_PART * 13 + b"--B--\r\n"),  # more files than a create takes
     ],
 )
 def test_malformed_multipart_is_invalid_multipart(client: httpx.Client, content_type: str, body: bytes) -> None:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections.abc import Iterator
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
 
 from grok_imagine_api.domain.errors import Conflict, NotFound
-from grok_imagine_api.domain.jobs import ErrorCode, GenerationOptions, InputImage, JobStatus, NewJob
+from grok_imagine_api.domain.jobs import ErrorCode, GenerationOptions, InputImage, JobStatus, Media, NewJob
 from stores import BACKENDS, LEASE, NOW, Harness, new
 
 
@@ -323,3 +324,22 @@ def test_threads_never_claim_the_same_job(where: Path | str) -> None:
     seed.close()
     assert len(claimed) == len(created)
     assert set(claimed) == created
+
+
+def test_image_jobs_keep_their_media_count_and_images(h: Harness) -> None:
+    video = h.call(h.store.create(new("a video")))
+    job = h.call(h.store.create(replace(new("images"), media=Media.IMAGE, n=4, needs=["kind:text_to_image"])))
+    assert (job.media, job.n, job.images) == (Media.IMAGE, 4, [])
+    assert (video.media, video.n) == (Media.VIDEO, 1)
+    got = h.call(
+        h.store.claim(worker_id="w", lease_seconds=LEASE, now=NOW, abilities=frozenset({"kind:text_to_image"}))
+    )
+    assert got is not None and got.job.id == job.id
+    images = [{"index": 0, "content_type": "image/png", "ext": "png", "width": 4, "height": 3, "bytes": 99}]
+    done = h.call(h.store.complete(job.id, claim_token=got.job.claim_token, video_size=99, now=NOW + 1, images=images))
+    assert (done.status, done.images, done.n) == (JobStatus.COMPLETED, images, 4)
+    assert h.call(h.store.get(job.id)) == done
+    listed = h.call(h.store.list_jobs(status=None, limit=10, media=Media.IMAGE))
+    assert [j.id for j in listed] == [job.id]
+    assert [j.id for j in h.call(h.store.list_jobs(status=None, limit=10, media=Media.VIDEO))] == [video.id]
+    assert len(h.call(h.store.list_jobs(status=None, limit=10))) == 2

@@ -10,6 +10,7 @@ from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
 from ..domain.errors import InvalidRequest, PayloadTooLarge
+from ..domain.jobs import Job
 from ..service import JobService
 from .errors import invalid_request
 from .nul import refuse_nul
@@ -50,6 +51,32 @@ def video_url(request: Request, job_id: str) -> str:
     if signer is not None:
         url += "?" + signer.query(job_id, service(request).clock.now())
     return url
+
+
+def image_url(request: Request, job_id: str, index: int, ext: str) -> str:
+    """The public link to one of an image job's images; signed like a video link when clients need API keys."""
+    url = f"{base_url(request)}/images/{job_id}/{index}.{ext}"
+    signer: UrlSigner | None = request.app.state.signer
+    if signer is not None:
+        url += "?" + signer.query(job_id, service(request).clock.now())
+    return url
+
+
+def image_list(request: Request, job: Job) -> list[dict[str, Any]]:
+    """An image job's images as answers show them: each with its link, while the job has its files."""
+    if not job.has_images:
+        return []
+    return [
+        {
+            "index": image["index"],
+            "url": image_url(request, job.id, image["index"], image["ext"]),
+            "content_type": image["content_type"],
+            "width": image["width"],
+            "height": image["height"],
+            "bytes": image["bytes"],
+        }
+        for image in job.images
+    ]
 
 
 def log_info(request: Request, **info: Any) -> None:

@@ -44,14 +44,14 @@ ASSETS = load_assets()
 
 def security_headers(request: Request) -> dict[str, str]:
     """Nothing but this server's own files may run or load; user text is never HTML anyway, this is the second
-    wall. Videos may also come from PUBLIC_BASE_URL, which is where the server's video links point."""
+    wall. Videos and images may also come from PUBLIC_BASE_URL, which is where the server's links point."""
     media = "'self' blob:"
     public = service(request).settings.public_base_url
     if public:
         parts = urlsplit(public)
         media += f" {parts.scheme}://{parts.netloc}"
     policy = (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' blob: data:; "
+        f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {media} data:; "
         f"media-src {media}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
     )
     return {

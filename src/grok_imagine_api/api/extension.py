@@ -15,11 +15,18 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from starlette.requests import ClientDisconnect
 
 from .. import __version__
-from ..domain.abilities import ABILITY_FIELDS, DEFAULT_ABILITIES, VOCABULARY, Abilities, parse_abilities
+from ..domain.abilities import (
+    ABILITY_FIELDS,
+    DEFAULT_ABILITIES,
+    VOCABULARY,
+    Abilities,
+    parse_abilities,
+    parse_modes,
+)
 from ..domain.errors import InvalidRequest, NotFound, PayloadTooLarge
-from ..domain.jobs import WORKER_CODES, Claim, ErrorCode, Job, JobStatus
+from ..domain.jobs import WORKER_CODES, Claim, ErrorCode, Job, JobStatus, Media
 from .auth import require_worker
-from .common import LARGE_BODY, base_url, json_body, log_info, read_json, service, video_url
+from .common import LARGE_BODY, base_url, image_list, json_body, log_info, read_json, service, video_url
 from .openapi import answers, files
 from .schemas import bodies
 from .schemas.worker import ClaimedJob, CompletionAccepted, FailureRecorded, Hello, ProgressAccepted
@@ -40,6 +47,7 @@ REPORT_NOTES = {
     404: "Unknown job",
     409: "A report that does not fit the job: not processing, cancelled, or under another or an expired lease",
 }
+MODE_VALUES = ("video", "image", "video,image", "image,video", "any")
 POLL_NOTES = {204: "No job came within `wait` (or the server is shutting down)"}
 
 
@@ -57,8 +65,10 @@ def claim_body(request: Request, claim: Claim) -> dict[str, Any]:
         "lease_expires_at": job.lease_expires_at,
         "lease_seconds": svc.lease_seconds,
         "attempt": job.attempts,
-        "video_url": video_url(request, job.id),
+        "video_url": video_url(request, job.id) if job.media is Media.VIDEO else None,
         "kind": job.kind.value,
+        "media": job.media.value,
+        "n": job.n,
         "source_job_id": job.source_job_id,
         "source_video_url": source_video_url(request, job),
         "source_grok_post_id": claim.source_grok_post_id,
@@ -145,7 +155,7 @@ async def poll(
     request: Request,
     client_id: str | None = Query(None, max_length=200),
     version: str | None = Query(None, max_length=100, description="the worker's own version, shown to operators"),
-    mode: str = Query("video", json_schema_extra={"enum": ["video"]}),
+    mode: str = Query("video", json_schema_extra={"enum": list(MODE_VALUES)}),
     wait: float = Query(0, ge=0, description="Long-poll: seconds to wait for a job (capped at 30)"),
     # parse_abilities checks these (400 invalid_abilities); the schema only tells.
     kinds: str | None = Query(None, description="text_to_video,image_to_video,extend,remix,edit", **listing("kinds")),
@@ -175,7 +185,7 @@ class PollRequest(BaseModel):
 
     client_id: str | None = Field(None, max_length=200)
     version: str | None = Field(None, max_length=100)
-    mode: str = Field("video", json_schema_extra={"enum": ["video"]})  # claim_for refuses any other
+    mode: str = Field("video", json_schema_extra={"enum": list(MODE_VALUES)})  # the media it takes now
     wait: float = Field(0, ge=0, strict=True)  # a JSON number: not "5", not false
     abilities: dict[str, Any] | None = Field(
         None,
@@ -205,11 +215,12 @@ async def claim_for(
     wait: float,
     abilities: Abilities | None,
 ) -> Response | dict[str, Any]:
-    if mode != "video":
-        raise InvalidRequest(f"Unsupported mode {mode!r}; this server only has video jobs", param="mode")
+    modes = parse_modes(mode)
     svc = service(request)
     worker_id = client_id or f"anonymous@{request.client.host if request.client else 'unknown'}"
-    polling = asyncio.ensure_future(svc.poll(worker_id=worker_id, wait=wait, version=version, abilities=abilities))
+    polling = asyncio.ensure_future(
+        svc.poll(worker_id=worker_id, wait=wait, version=version, abilities=abilities, modes=modes)
+    )
     if wait > 0:
         # A worker that hangs up while waiting must not be handed a job it will never see.
         hangup = asyncio.ensure_future(_wait_for_disconnect(request))
@@ -325,6 +336,7 @@ async def complete(request: Request) -> dict[str, Any]:
         file_field="video",
         max_bytes=limit,
         open_upload=svc.begin_upload,
+        max_image_bytes=svc.settings.max_image_bytes,
     )
     checked: str | None = None
     last_touch = time.monotonic()
@@ -357,8 +369,12 @@ async def complete(request: Request) -> dict[str, Any]:
         if not job_id:
             raise InvalidRequest("Missing form field 'job_id'", param="job_id", code="missing_parameter")
         log_info(request, job_id=job_id)
+        if form.images:
+            if form.upload is not None:
+                raise InvalidRequest("Send a video or images, not both", param="image", code="invalid_upload")
+            return await complete_images(request, job_id, token, [bytes(image) for image in form.images])
         if form.upload is None:
-            raise InvalidRequest("Missing file part 'video'", param="video", code="missing_parameter")
+            raise InvalidRequest("Missing file part 'video' (or 'image')", param="video", code="missing_parameter")
         post = grok_post_id(form.fields.get("grok_post_id") or request.query_params.get("grok_post_id"))
         job = await svc.complete(job_id, claim_token=token, upload=form.upload, grok_post_id=post)
     except BaseException:
@@ -383,6 +399,23 @@ async def complete(request: Request) -> dict[str, Any]:
 
 
 MAX_FORM_OVERHEAD = 1024 * 1024
+
+
+async def complete_images(request: Request, job_id: str, token: str | None, images: list[bytes]) -> dict[str, Any]:
+    job = await service(request).complete_images(job_id, claim_token=token, images=images)
+    log_info(
+        request,
+        status=job.status.value,
+        job_duration=round((job.completed_at or job.updated_at) - job.created_at, 3),
+        payload={"job_id": job_id, "images": [{"size": len(image)} for image in images]},
+    )
+    return {
+        "job_id": job.id,
+        "status": job.status.value,
+        "video_url": None,
+        "video_size": None,
+        "images": image_list(request, job),
+    }
 
 
 def grok_post_id(value: str | None) -> str | None:

@@ -16,34 +16,42 @@ from ..domain.options import GENERATION_SECONDS, Asked, asked_options
 from .common import parse_json_object, read_body, read_json_object, service
 from .nul import refuse_nul
 
+MAX_FILE_PARTS = 12  # an image edit's sources (and a mask)
 OPTION_FIELDS = ("seconds", "size", "aspect_ratio", "resolution", "duration", "mode")
 
 
 async def read_fields(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
-    """Fields and files of a multipart or url-encoded form, or the members of a JSON object body."""
+    """Fields and files of a multipart or url-encoded form, or the members of a JSON object body; of file parts
+    sharing a name, the last."""
+    fields, parts = await read_parts(request)
+    return fields, dict(parts)
+
+
+async def read_parts(request: Request) -> tuple[dict[str, Any], list[tuple[str, bytes]]]:
+    """Fields, and every file part in order (several may share a name, as `image[]` do)."""
     content_type = request.headers.get("content-type", "")
     if content_type.startswith("application/x-www-form-urlencoded"):
         raw = await read_body(request, service(request).settings.max_request_bytes)
         if raw.lstrip().startswith(b"{"):  # curl -d '{...}' without a Content-Type is still JSON
-            return await parse_json_object(raw), {}
+            return await parse_json_object(raw), []
         pairs = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
         refuse_nul(pairs)
-        return pairs, {}
+        return pairs, []
     if not content_type.startswith("multipart/form-data"):
-        return await read_json_object(request), {}
+        return await read_json_object(request), []
     limit = service(request).settings.max_image_bytes
     try:
-        form = await request.form(max_files=4, max_fields=100)
+        form = await request.form(max_files=MAX_FILE_PARTS, max_fields=100)
     except MultiPartException as exc:
         raise InvalidRequest(f"Malformed multipart body: {exc.message}", code="invalid_multipart") from None
     except HTTPException as exc:  # what Starlette turns a MultiPartException into inside an app
         raise InvalidRequest(f"Malformed multipart body: {exc.detail}", code="invalid_multipart") from None
     fields: dict[str, Any] = {}
-    files: dict[str, bytes] = {}
+    files: list[tuple[str, bytes]] = []
     try:
         for name, value in form.multi_items():
             if isinstance(value, UploadFile):
-                files[name] = await value.read(limit + 1)
+                files.append((name, await value.read(limit + 1)))
             else:
                 fields[name] = value
     finally:

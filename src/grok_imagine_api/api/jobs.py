@@ -7,12 +7,12 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 
 from ..domain.errors import InvalidRequest, NotFound
-from ..domain.jobs import Job, JobStatus
+from ..domain.jobs import Job, JobStatus, Media
 from ..service import MAX_LIST_LIMIT, MAX_SEARCH_CHARS
 from .auth import Viewer
-from .common import log_info, service
+from .common import image_list, log_info, service
 from .openapi import answers, files
-from .schemas.jobs import JobDetail, JobList
+from .schemas.jobs import JobDeleted, JobDetail, JobList
 from .seed.responses import seed_job
 
 router = APIRouter(prefix="/jobs", tags=["jobs"])
@@ -44,6 +44,9 @@ def job_detail(request: Request, job: Job) -> dict[str, Any]:
         "image_size": job.image_size,
         "video_size": job.video_size,
         "video_expired": job.video_expired_at is not None,
+        "media": job.media.value,
+        "n": job.n,
+        "images": image_list(request, job),
     }
 
 
@@ -64,6 +67,9 @@ async def list_jobs(
     # The service checks these; the schema only tells.
     limit: int = Query(100, json_schema_extra={"minimum": 1, "maximum": MAX_LIST_LIMIT}),
     cursor: str | None = Query(None, description="next_cursor of the page before", json_schema_extra=CURSOR),
+    media: str | None = Query(
+        None, description="video or image; empty for both", json_schema_extra={"enum": ["", "video", "image"]}
+    ),
 ) -> dict[str, Any]:
     # Cancelled jobs are failed ones (code `cancelled`) to the API, but a state of their own in a listing.
     cancelled = {"cancelled": True, "failed": False}.get(status or "")
@@ -72,8 +78,16 @@ async def list_jobs(
     except ValueError:
         states = ", ".join([*(s.value for s in JobStatus), "cancelled"])
         raise InvalidRequest(f"Unknown status {status!r}; use one of {states}", param="status") from None
+    if media not in (None, "", "video", "image"):
+        raise InvalidRequest(f"Unknown media {media!r}; use video or image", param="media")
     page = await service(request).list_jobs(
-        status=wanted, limit=limit, cursor=cursor, viewer=viewer, text=q or None, cancelled=cancelled
+        status=wanted,
+        limit=limit,
+        cursor=cursor,
+        viewer=viewer,
+        text=q or None,
+        cancelled=cancelled,
+        media=Media(media) if media else None,
     )
     return {
         "object": "list",
@@ -107,6 +121,19 @@ async def get_image(request: Request, job_id: str, viewer: Viewer) -> Response:
     if image is None:
         raise NotFound(f"Job {job_id} has no input image", param="job_id", code="image_not_found")
     return Response(image.data, media_type=image.mime, headers={"Cache-Control": "private, max-age=86400"})
+
+
+@router.delete(
+    "/{job_id}",
+    summary="Delete a job of any kind (video or images) and its files",
+    response_model=None,
+    responses=answers(JobDeleted, 401, 404, 503),
+)
+async def delete_job(request: Request, job_id: str, viewer: Viewer) -> dict[str, Any]:
+    log_info(request, job_id=job_id)
+    job = await service(request).delete(job_id, viewer=viewer, param="job_id")
+    log_info(request, status=job.status.value)
+    return {"id": job.id, "object": "job.deleted", "deleted": True}
 
 
 @router.post(

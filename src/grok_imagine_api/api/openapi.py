@@ -30,6 +30,10 @@ MEANINGS = {
     415: "Not a multipart body, or the video is not an MP4",
     408: "The request body did not arrive within 60 s (body_timeout); nothing was done",
     416: "A Range outside the file",
+    202: "Accepted: the job, to follow with GET /jobs/{id}",
+    429: "Rate limited",
+    502: "The worker could not make it",
+    504: "Not done in time; the job goes on",
     422: "An Idempotency-Key reused with a different body",
     503: "Busy: the database stayed locked (database_busy), too many large bodies are being read at once "
     "(server_busy), or the video storage's bucket could not be reached (storage_unavailable); nothing was done, retry",

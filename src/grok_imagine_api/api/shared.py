@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from ..domain.errors import InvalidRequest
-from ..domain.jobs import Dialect, Job, JobKind
+from ..domain.jobs import Dialect, Job, JobKind, Media
 from ..domain.options import EXTENSION_DEFAULTS, EXTENSION_SECONDS, GENERATION_SECONDS, Asked, from_options
 from ..service import JobRequest
 from .auth import Viewer
@@ -52,7 +52,7 @@ def wants_openai(request: Request, job: Job) -> bool:
 )
 async def retrieve_video(request: Request, video_id: str, viewer: Viewer) -> Response:
     log_info(request, job_id=video_id)
-    job = await service(request).get(video_id, viewer=viewer, param="video_id")
+    job = await service(request).get(video_id, viewer=viewer, param="video_id", media=Media.VIDEO)
     log_info(request, status=job.status.value)
     if wants_openai(request, job):
         return JSONResponse(openai_video(request, job), headers=poll_headers(request, job))
@@ -122,7 +122,7 @@ async def _derived(request: Request, viewer: str | None, kind: JobKind) -> Respo
             )
         log_info(request, payload={**fields, "video_file": upload.size if upload else None})
         source_param = "video.url" if source_url is not None else "video"
-        source = await svc.get(source_id, viewer=viewer, param=source_param) if source_id else None
+        source = await svc.get(source_id, viewer=viewer, param=source_param, media=Media.VIDEO) if source_id else None
         job_request = JobRequest(
             prompt=prompt_of(fields),
             model=model_of(fields),

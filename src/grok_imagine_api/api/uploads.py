@@ -1,5 +1,6 @@
 """Streaming multipart parsing for video uploads: the file part goes straight to a temp file in the
-storage directory, counted against the size limit and checked to be MP4 as soon as its head arrives."""
+storage directory, counted against the size limit and checked to be MP4 as soon as its head arrives. An image
+job's images (parts named `image`) are small and few: they are collected in memory, each within its limit."""
 
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from ..files.media import HEAD_CHECK_BYTES, is_iso_bmff
 from ..files.storage import Upload
 
 MAX_FIELD_BYTES = 64 * 1024
+IMAGE_FIELDS = ("image", "image[]", "images")
+MAX_IMAGE_PARTS = 10
 
 
 def multipart_boundary(content_type: str | None) -> bytes:
@@ -29,9 +32,19 @@ def multipart_boundary(content_type: str | None) -> bytes:
 class VideoForm:
     """Collects text fields and streams the part named `file_field` into an Upload."""
 
-    def __init__(self, *, boundary: bytes, file_field: str, max_bytes: int, open_upload: Callable[[], Upload]):
+    def __init__(
+        self,
+        *,
+        boundary: bytes,
+        file_field: str,
+        max_bytes: int,
+        open_upload: Callable[[], Upload],
+        max_image_bytes: int | None = None,
+    ):
         self.file_field = file_field
         self.max_bytes = max_bytes
+        self.max_image_bytes = max_image_bytes  # None: image parts are ignored like any other
+        self.images: list[bytearray] = []
         self.open_upload = open_upload
         self.fields: dict[str, str] = {}
         self.upload: Upload | None = None
@@ -109,13 +122,29 @@ class VideoForm:
             self.filename = filename.decode("utf-8", "replace") if filename else None
             self.upload = self.open_upload()
             self._target = "file"
+        elif self.max_image_bytes is not None and self._name in IMAGE_FIELDS:
+            if len(self.images) >= MAX_IMAGE_PARTS:
+                raise InvalidRequest(f"More than {MAX_IMAGE_PARTS} image parts", param="image", code="too_many_images")
+            self.images.append(bytearray())
+            self._target = "image"
         elif self._name is not None and b"filename" not in options:
             self._target = "field"
         else:
             self._target = None
 
     def _part_data(self, data: bytes, start: int, end: int) -> None:
-        if self._target == "file":
+        if self._target == "image":
+            image = self.images[-1]
+            assert self.max_image_bytes is not None
+            if len(image) + (end - start) > self.max_image_bytes:
+                raise PayloadTooLarge(
+                    f"Image {len(self.images)} is larger than the limit of {self.max_image_bytes} bytes "
+                    "(MAX_IMAGE_BYTES)",
+                    param="image",
+                    code="image_too_large",
+                )
+            image += data[start:end]
+        elif self._target == "file":
             upload = self.upload
             assert upload is not None
             if upload.size + (end - start) > self.max_bytes:

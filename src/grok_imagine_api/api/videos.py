@@ -10,7 +10,7 @@ from fastapi import APIRouter, Request, Response
 from starlette.responses import FileResponse, RedirectResponse
 
 from ..domain.errors import APIError, Gone, NotFound
-from ..domain.jobs import Job, JobStatus
+from ..domain.jobs import Job, JobStatus, Media
 from ..files.storage import Stored
 from .auth import Forbidden, auth
 from .common import log_info, service
@@ -23,14 +23,23 @@ router = APIRouter()
 
 
 def video_unavailable(job: Job) -> APIError:
+    if job.media is Media.IMAGE:
+        return NotFound(f"Job {job.id} makes images, not a video", param="job_id", code="not_a_video")
+    return files_unavailable(job, "video")
+
+
+def files_unavailable(job: Job, what: str) -> APIError:
+    """Why a job has no `what` (video, images) to serve."""
+    noun = what.rstrip("s")
     if job.status is JobStatus.COMPLETED:
-        return Gone(f"The video of job {job.id} expired and was deleted", param="job_id", code="video_expired")
+        were = "were" if what.endswith("s") else "was"
+        return Gone(f"The {what} of job {job.id} expired and {were} deleted", param="job_id", code=f"{noun}_expired")
     if job.status is JobStatus.FAILED:
-        return NotFound(f"Job {job.id} failed, so it has no video: {job.error}", param="job_id", code="job_failed")
+        return NotFound(f"Job {job.id} failed, so it has no {what}: {job.error}", param="job_id", code="job_failed")
     return NotFound(
-        f"Job {job.id} is {job.status.value}; its video is not ready yet",
+        f"Job {job.id} is {job.status.value}; its {what} {'are' if what.endswith('s') else 'is'} not ready yet",
         param="job_id",
-        code="video_not_ready",
+        code=f"{noun}_not_ready",
     )
 
 
@@ -90,21 +99,27 @@ def _allowed(request: Request, job: Job) -> None:
         return
     if params.get("signature"):
         raise Forbidden(
-            "This video link has expired or its signature is wrong; fetch the job again for a fresh one",
+            "This link has expired or its signature is wrong; fetch the job again for a fresh one",
             code="invalid_signature",
         )
     gate.client(request)  # 401 without a key
     raise NotFound(f"No job with id '{job.id}'", param="job_id", code="job_not_found")
 
 
-async def download_video(request: Request, job_id: str) -> Response:
-    log_info(request, job_id=job_id)
+async def allowed_link(request: Request, job_id: str) -> Job:
+    """The job a file link names, if the link's signature or the caller's key allows it."""
     gate = auth(request)
     if gate.clients_need_keys and not request.query_params.get("signature"):
         gate.client(request)  # 401 before the lookup: without credentials, ids are not even confirmed
     job = await service(request).get(job_id)
     _allowed(request, job)
     log_info(request, status=job.status.value)
+    return job
+
+
+async def download_video(request: Request, job_id: str) -> Response:
+    log_info(request, job_id=job_id)
+    job = await allowed_link(request, job_id)
     return await serve_video(request, job)
 
 

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import Request
 from pydantic import BaseModel, Field
 
-from ..domain.jobs import Job
+from ..domain.jobs import Job, JobStatus, Media
 from .common import service
 
 
@@ -16,10 +16,19 @@ def truth(request: Request, job: Job) -> dict[str, Any]:
     return {
         "options": job.options.to_dict(),
         "requested": job.requested,
-        "adjustments": job.adjustments,
+        "adjustments": made_adjustments(job),
         "waiting_reason": service(request).waiting_reason(job),
         "output_mismatch": job.output_mismatch,
     }
+
+
+def made_adjustments(job: Job) -> list[dict[str, Any]]:
+    """The job's adjustments, and for an image job that made fewer images than asked, that too."""
+    if job.media is not Media.IMAGE or job.status is not JobStatus.COMPLETED or len(job.images) >= job.n:
+        return job.adjustments
+    made = len(job.images)
+    message = f"The worker made {made} of the {job.n} images asked"
+    return [*job.adjustments, {"param": "n", "requested": job.n, "made": made, "message": message}]
 
 
 class JobOptions(BaseModel):

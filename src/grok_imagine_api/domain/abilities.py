@@ -10,9 +10,13 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import InvalidRequest
-from .jobs import GenerationOptions, JobKind
+from .jobs import GenerationOptions, JobKind, Media
 
-KINDS = ("text_to_video", "image_to_video", "extend", "remix", "edit")
+KINDS = ("text_to_video", "image_to_video", "extend", "remix", "edit", "text_to_image", "image_to_image")
+# The kinds that make images; a worker polling for videos only (`mode=video`) is not offered them, and the other
+# way round (`mode=image`).
+IMAGE_KINDS = frozenset({"kind:text_to_image", "kind:image_to_image"})
+MODES = ("video", "image")
 SOURCES = ("grok", "upload")
 # The documented vocabulary: what a worker may declare (a subset of it) and what clients may ask for.
 ACCEPTED_ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
@@ -120,8 +124,10 @@ def whole_number(value: object) -> int | None:
     return None
 
 
-def kind_needs(kind: JobKind, *, has_image: bool, grok_source: bool) -> list[str]:
+def kind_needs(kind: JobKind, *, has_image: bool, grok_source: bool, media: Media = Media.VIDEO) -> list[str]:
     """What the kind of job asks of a worker: the kind itself and, for derived jobs, where the source lives."""
+    if media is Media.IMAGE:
+        return ["kind:image_to_image" if has_image else "kind:text_to_image"]
     if kind is JobKind.GENERATE:
         return ["kind:image_to_video" if has_image else "kind:text_to_video"]
     return [f"kind:{kind.value}", "source:grok" if grok_source else "source:upload"]
@@ -146,6 +152,8 @@ _NEED_TEXT = {
     "kind:extend": "can extend videos",
     "kind:remix": "can remix videos",
     "kind:edit": "can edit videos",
+    "kind:text_to_image": "can make images",
+    "kind:image_to_image": "can edit images",
     "source:grok": "can open a Grok post",
     "source:upload": "can start from an uploaded video",
 }
@@ -179,3 +187,27 @@ def waiting_reason(needs: Iterable[str], connected: list[frozenset[str]]) -> str
     missing = min((sorted(wanted - tokens) for tokens in pool), key=len)
     kinds_first = sorted(missing, key=lambda need: (not need.startswith(("kind:", "source:")), need))
     return "waiting for a worker that " + " and ".join(describe_need(need) for need in kinds_first)
+
+
+def parse_modes(mode: str | None) -> frozenset[str]:
+    """A poll's `mode`: `video` (the default), `image`, or both (`video,image`; `any` too)."""
+    if mode is None or not mode.strip():
+        return frozenset({"video"})
+    parts = {part.strip() for part in mode.split(",") if part.strip()}
+    if parts == {"any"}:
+        return frozenset(MODES)
+    unknown = sorted(parts - set(MODES))
+    if unknown or not parts:
+        raise InvalidRequest(
+            f"Unsupported mode {mode!r}; use video, image or video,image", param="mode", code="invalid_mode"
+        )
+    return frozenset(parts)
+
+
+def for_modes(tokens: frozenset[str], modes: frozenset[str]) -> frozenset[str]:
+    """A worker's tokens narrowed to the media it polls for now."""
+    if "image" not in modes:
+        tokens = tokens - IMAGE_KINDS
+    if "video" not in modes:
+        tokens = frozenset(token for token in tokens if not token.startswith("kind:") or token in IMAGE_KINDS)
+    return tokens

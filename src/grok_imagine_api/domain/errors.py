@@ -78,6 +78,15 @@ class InvalidVideo(UnsupportedMediaType):
     code = "invalid_video"
 
 
+class InvalidImage(UnsupportedMediaType):
+    """A worker's image upload that does not decode whole as PNG, JPEG or WebP."""
+
+    code = "invalid_image"
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message, param="image")
+
+
 class InsufficientStorage(APIError):
     """The disk of the video storage is full: nothing was kept, and the same request may be retried later."""
 

@@ -103,8 +103,9 @@ def _webp_animated(data: bytes) -> bool:
 _WHOLE = {"image/png": _png_whole, "image/jpeg": _jpeg_whole, "image/webp": _webp_whole}
 
 
-def _decode(data: bytes, mime: str, param: str) -> None:
-    """Decode every pixel, refusing what does not decode or would be over MAX_IMAGE_PIXELS."""
+def _decode(data: bytes, mime: str, param: str) -> tuple[int, int]:
+    """Decode every pixel, refusing what does not decode or would be over MAX_IMAGE_PIXELS; the width and
+    height."""
     decoder = av.CodecContext.create(_DECODERS[mime], "r")
     decoder.options = {"max_pixels": str(MAX_IMAGE_PIXELS), "err_detect": "explode"}
     try:
@@ -120,6 +121,7 @@ def _decode(data: bytes, mime: str, param: str) -> None:
         frames = []
     if not frames:
         raise _damaged(mime, param)
+    return frames[0].width, frames[0].height
 
 
 def _damaged(mime: str, param: str) -> InvalidRequest:
@@ -131,6 +133,11 @@ def _damaged(mime: str, param: str) -> InvalidRequest:
 def check_image(data: bytes, *, max_bytes: int, param: str = "image") -> InputImage:
     """A PNG, JPEG or WebP image that ends where its format says it ends and whose pixels all decode.
     Blocking (a full decode): call from a thread when the image may be large."""
+    return measure_image(data, max_bytes=max_bytes, param=param)[0]
+
+
+def measure_image(data: bytes, *, max_bytes: int, param: str = "image") -> tuple[InputImage, int | None, int | None]:
+    """`check_image`, and the image's width and height (None for an animated WebP, which is not decoded)."""
     if not data:
         raise InvalidRequest("Image is empty", param=param)
     if len(data) > max_bytes:
@@ -142,9 +149,10 @@ def check_image(data: bytes, *, max_bytes: int, param: str = "image") -> InputIm
         raise InvalidRequest("Image must be a PNG, JPEG or WebP file", param=param, code="unsupported_image_type")
     if not _WHOLE[mime](data):
         raise _damaged(mime, param)
-    if not (mime == "image/webp" and _webp_animated(data)):
-        _decode(data, mime, param)
-    return InputImage(data=data, mime=mime)
+    if mime == "image/webp" and _webp_animated(data):
+        return InputImage(data=data, mime=mime), None, None
+    width, height = _decode(data, mime, param)
+    return InputImage(data=data, mime=mime), width, height
 
 
 def decode_image(value: str, *, max_bytes: int, param: str = "image") -> InputImage:
@@ -166,3 +174,7 @@ def decode_image(value: str, *, max_bytes: int, param: str = "image") -> InputIm
     except (binascii.Error, ValueError):
         raise InvalidRequest("Image is not valid base64", param=param, code="invalid_base64") from None
     return check_image(data, max_bytes=max_bytes, param=param)
+
+
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
+CONTENT_TYPES = {ext: mime for mime, ext in EXTENSIONS.items()}

@@ -59,6 +59,16 @@ class Dialect(StrEnum):
     XAI = "xai"
 
 
+class Media(StrEnum):
+    """What a job makes: one video, or images (docs/images.md)."""
+
+    VIDEO = "video"
+    IMAGE = "image"
+
+
+MAX_IMAGES = 10  # the most images one job may ask for (OpenAI's and xAI's limit)
+
+
 class JobKind(StrEnum):
     GENERATE = "generate"
     REMIX = "remix"
@@ -131,6 +141,8 @@ class NewJob:
     adjustments: list[dict[str, Any]] = field(default_factory=list)
     needs: list[str] = field(default_factory=list)
     unmatched_since: float | None = None  # no connected worker could make it when it was created
+    media: Media = Media.VIDEO
+    n: int = 1
 
 
 @dataclass(frozen=True)
@@ -170,10 +182,23 @@ class Job:
     needs: list[str] = field(default_factory=list)
     grok_post_id: str | None = None
     output_mismatch: list[dict[str, Any]] | None = None
+    media: Media = Media.VIDEO
+    n: int = 1
+    # The images an image job made: {index, content_type, ext, width, height, bytes} each, in the page's order.
+    images: list[dict[str, Any]] = field(default_factory=list)
+
+    @property
+    def has_files(self) -> bool:
+        """Completed, and its files not expired or deleted."""
+        return self.status is JobStatus.COMPLETED and self.video_expired_at is None and self.deleted_at is None
 
     @property
     def has_video(self) -> bool:
-        return self.status is JobStatus.COMPLETED and self.video_expired_at is None and self.deleted_at is None
+        return self.media is Media.VIDEO and self.has_files
+
+    @property
+    def has_images(self) -> bool:
+        return self.media is Media.IMAGE and self.has_files
 
     @property
     def cancelled(self) -> bool:

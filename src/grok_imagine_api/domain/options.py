@@ -207,7 +207,7 @@ def from_options(options: GenerationOptions) -> Asked:
 
 def _aspect(value: str) -> float:
     width, height = value.split(":")
-    return math.log(int(width) / int(height))
+    return math.log(float(width) / float(height))
 
 
 def _nearest_duration(asked: int, available: tuple[int, ...]) -> int:
@@ -305,7 +305,9 @@ def describe_table(name: str) -> str:
     return "resolutions " + ", ".join(table.resolutions)
 
 
-def match(asked: Asked, workers: list[Abilities], *, strict: bool) -> tuple[GenerationOptions, list[Adjustment]]:
+def match(
+    asked: Asked, workers: list[Abilities], *, strict: bool, noun: str = "videos"
+) -> tuple[GenerationOptions, list[Adjustment]]:
     """The options that will be made, chosen among `workers` (the default table when empty)."""
     if strict:
         check_strict(asked)
@@ -319,7 +321,7 @@ def match(asked: Asked, workers: list[Abilities], *, strict: bool) -> tuple[Gene
         preset = str(asked.mode.value) if asked.mode else None
         fits = [replace(fit, options=replace(fit.options, mode=preset)) for fit in fits]
     best = min(fits, key=lambda fit: fit.cost)
-    return best.options, adjustments(asked, best.options, best.worker)
+    return best.options, adjustments(asked, best.options, best.worker, noun=noun)
 
 
 def _asks(asked: Asked) -> list[tuple[str, Ask]]:
@@ -338,7 +340,9 @@ def _listed(values: tuple[Any, ...], last: str = "or") -> str:
     return f"{', '.join(words[:-1])} {last} {words[-1]}" if len(words) > 1 else "".join(words)
 
 
-def adjustments(asked: Asked, options: GenerationOptions, worker: Abilities = DEFAULT_ABILITIES) -> list[Adjustment]:
+def adjustments(
+    asked: Asked, options: GenerationOptions, worker: Abilities = DEFAULT_ABILITIES, *, noun: str = "videos"
+) -> list[Adjustment]:
     """One entry per parameter the client gave whose value will not be made as given."""
     changed: dict[str, list[str]] = {}
     for name, ask in _asks(asked):
@@ -349,7 +353,13 @@ def adjustments(asked: Asked, options: GenerationOptions, worker: Abilities = DE
     made: Any
     for param, names in changed.items():
         ask = next(ask for name, ask in _asks(asked) if ask.param == param)
-        if param == "size":
+        if param == "size" and noun == "images":
+            made = options.aspect_ratio
+            message = (
+                f"{who} {_listed(worker.aspect_ratios)} images, at a pixel size of Grok's choosing; {ask.given} "
+                f"became {made}, the nearest shape"
+            )
+        elif param == "size":
             made = size_of(options) or f"{options.aspect_ratio} at {options.resolution}"
             message = (
                 f"{who} no {ask.given} frame; {ask.given} became {made} ({options.aspect_ratio}, {options.resolution})"
@@ -359,7 +369,7 @@ def adjustments(asked: Asked, options: GenerationOptions, worker: Abilities = DE
             message = f"{who} {_listed(worker.durations)} second videos; {ask.given} became {options.duration}"
         elif "aspect_ratio" in names:
             made = options.aspect_ratio
-            message = f"{who} {_listed(worker.aspect_ratios)} videos; {ask.given} became {made}, the nearest shape"
+            message = f"{who} {_listed(worker.aspect_ratios)} {noun}; {ask.given} became {made}, the nearest shape"
         else:
             made = getattr(options, names[0])
             message = f"{who} {_listed(worker.resolutions)} videos; {ask.given} became {made}"

@@ -25,6 +25,7 @@ from obstore.store import S3Store
 
 from ..config import parse_s3_url
 from ..domain.errors import Unavailable
+from ..domain.images import CONTENT_TYPES
 from .lock import DataInUse, FileLock
 from .storage import (
     FILE_NAME,
@@ -35,6 +36,8 @@ from .storage import (
     StoredObject,
     Upload,
     checked,
+    image_name,
+    image_names,
 )
 
 if TYPE_CHECKING:
@@ -220,14 +223,27 @@ class S3VideoStorage:
             raise FileNotFoundError(key)  # deleted at once by an expiry on another server
         return stored
 
+    async def save_image(self, job_id: str, index: int, ext: str, data: bytes) -> None:
+        key = image_name(job_id, index, ext)
+        with reached("storing an image"):
+            await obstore.put_async(self._store, key, data, attributes={"Content-Type": CONTENT_TYPES[ext]})
+
+    async def image(self, job_id: str, index: int, ext: str) -> StoredObject | None:
+        try:
+            key = image_name(job_id, index, ext)
+        except ValueError:
+            return None
+        return await self._maybe(key, job_id)
+
     async def delete(self, job_id: str) -> bool:
         try:
             checked(job_id)
         except ValueError:
             return False
         existed = await self._stored(f"{job_id}.mp4") is not None
+        keys = [f"{job_id}.mp4", f"{job_id}.jpg", f"{SOURCES}/{job_id}.mp4", *image_names(job_id)]
         with reached("deleting a video"):
-            await obstore.delete_async(self._store, [f"{job_id}.mp4", f"{job_id}.jpg", f"{SOURCES}/{job_id}.mp4"])
+            await obstore.delete_async(self._store, keys)
         return existed
 
     async def delete_source(self, job_id: str) -> None:

@@ -29,13 +29,30 @@ log = logging.getLogger("grok_imagine_api")
 
 TEMP_PREFIX = ".upload-"
 THUMBNAIL_PREFIX = ".thumbnail-"
+IMAGE_PREFIX = ".image-"
 TEMP_SUFFIX = ".part"
 # Every temp file the server writes: uploads, thumbnails, and the thumbnails of older versions
 # (`.{job_id}.jpg.part`). The start-up sweep removes them all: a crash can leave any of them behind.
-_TEMP_NAME = re.compile(r"^\.(upload-[0-9a-f]+|thumbnail-[0-9a-f]+|job_[0-9a-f]{24}\.jpg)\.part$")
+_TEMP_NAME = re.compile(r"^\.(upload-[0-9a-f]+|thumbnail-[0-9a-f]+|image-[0-9a-f]+|job_[0-9a-f]{24}\.jpg)\.part$")
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 JOB_ID = re.compile(r"^job_[0-9a-f]{24}$")
-FILE_NAME = re.compile(r"^(job_[0-9a-f]{24})\.(mp4|jpg)$")
+# A job's files: its video and thumbnail, or its images (`{job_id}-{index}.{ext}`).
+FILE_NAME = re.compile(r"^(job_[0-9a-f]{24})(\.(mp4|jpg)|-[0-9]{1,2}\.(png|jpg|webp))$")
+IMAGE_EXTENSIONS = ("png", "jpg", "webp")
+MAX_IMAGES = 10
+
+
+def image_name(job_id: str, index: int, ext: str) -> str:
+    if ext not in IMAGE_EXTENSIONS or not 0 <= index < MAX_IMAGES:
+        raise ValueError(f"not an image of a job: {index}.{ext}")
+    return f"{checked(job_id)}-{index}.{ext}"
+
+
+def image_names(job_id: str) -> list[str]:
+    """Every name an image of the job may have."""
+    return [f"{job_id}-{index}.{ext}" for index in range(MAX_IMAGES) for ext in IMAGE_EXTENSIONS]
+
+
 SOURCES = "sources"
 # Held while a server has the directory open: a second server on it refuses to start (see files/lock.py).
 LOCK_FILE = ".grok-imagine-api.lock"
@@ -126,6 +143,12 @@ class VideoStorage(Protocol):
     def local_copy(self, job_id: str) -> contextlib.AbstractAsyncContextManager[Path | None]:
         """The job's video as a local file while the context lasts (for decoding), or None without one."""
         ...
+
+    async def save_image(self, job_id: str, index: int, ext: str, data: bytes) -> None:
+        """Keep one of an image job's images (whole or not at all)."""
+        ...
+
+    async def image(self, job_id: str, index: int, ext: str) -> Stored | None: ...
 
     async def save_thumbnail(self, job_id: str, jpeg: bytes) -> Stored:
         """Write the job's thumbnail whole: concurrent writers never collide, readers never see half of one."""
@@ -312,13 +335,16 @@ class LocalVideoStorage:
         yield await self.video(job_id)
 
     def _write_thumbnail(self, job_id: str, jpeg: bytes) -> Path:
-        target = self._thumbnail_path(job_id)
-        temp = self.directory / f"{THUMBNAIL_PREFIX}{secrets.token_hex(8)}{TEMP_SUFFIX}"
+        return self._write_whole(self._thumbnail_path(job_id), jpeg, THUMBNAIL_PREFIX, "saving a thumbnail")
+
+    def _write_whole(self, target: Path, data: bytes, prefix: str, writing: str) -> Path:
+        """Write a small file whole: a temp file, fsynced, then renamed over `target`."""
+        temp = self.directory / f"{prefix}{secrets.token_hex(8)}{TEMP_SUFFIX}"
         try:
-            with self._full.guard("saving a thumbnail"):
+            with self._full.guard(writing):
                 file = self._opener(temp)
                 try:
-                    file.write(jpeg)
+                    file.write(data)
                     file.flush()
                     os.fsync(file.fileno())  # never an empty thumbnail after a power cut
                 finally:
@@ -333,6 +359,13 @@ class LocalVideoStorage:
     async def save_thumbnail(self, job_id: str, jpeg: bytes) -> Path:
         return await asyncio.to_thread(self._write_thumbnail, job_id, jpeg)
 
+    async def save_image(self, job_id: str, index: int, ext: str, data: bytes) -> None:
+        target = self.directory / image_name(job_id, index, ext)
+        await asyncio.to_thread(self._write_whole, target, data, IMAGE_PREFIX, "saving an image")
+
+    async def image(self, job_id: str, index: int, ext: str) -> Path | None:
+        return self._existing(lambda job: self.directory / image_name(job, index, ext), job_id)
+
     def _delete(self, job_id: str) -> bool:
         try:
             checked(job_id)
@@ -343,12 +376,13 @@ class LocalVideoStorage:
             self.directory / f"{job_id}.mp4",
             self.directory / f"{job_id}.jpg",
             self.sources / f"{job_id}.mp4",
+            *(self.directory / name for name in image_names(job_id)),
         ):
             try:
                 path.unlink()
             except FileNotFoundError:
                 continue
-            existed = existed or (path.suffix == ".mp4" and path.parent == self.directory)
+            existed = existed or (path.parent == self.directory and path.name != f"{job_id}.jpg")
         return existed
 
     async def delete(self, job_id: str) -> bool:

@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from ..domain.abilities import DEFAULT_TOKENS
-from ..domain.jobs import Claim, ErrorCode, InputImage, Job, JobStatus, NewJob, Produced
+from ..domain.jobs import Claim, ErrorCode, InputImage, Job, JobStatus, Media, NewJob, Produced
 
 ACTIVITY_BUCKET = 3600.0
 
@@ -54,6 +54,7 @@ class JobStore(Protocol):
         owner: str | None = None,
         text: str | None = None,
         cancelled: bool | None = None,
+        media: Media | None = None,
     ) -> list[Job]:
         """Jobs not deleted, by creation order; `owner=None` means every owner; `text` matches the prompt
         (a case-insensitive substring) or the exact id; `cancelled` True lists cancelled jobs only (failed, code
@@ -82,6 +83,7 @@ class JobStore(Protocol):
         produced: Produced | None = None,
         grok_post_id: str | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
+        images: list[dict[str, Any]] | None = None,
     ) -> Job: ...
 
     async def fail(

@@ -18,6 +18,7 @@ from ..domain.jobs import (
     InputImage,
     Job,
     JobStatus,
+    Media,
     NewJob,
     Produced,
     check_worker_report,
@@ -129,6 +130,7 @@ class PostgresJobStore:
         owner: str | None = None,
         text: str | None = None,
         cancelled: bool | None = None,
+        media: Media | None = None,
     ) -> list[Job]:
         where, params = list_filter(
             status=status,
@@ -137,6 +139,7 @@ class PostgresJobStore:
             owner=owner,
             text=text,
             cancelled=cancelled,
+            media=media,
             like="ILIKE",
             not_cancelled="error_code IS DISTINCT FROM 'cancelled'",
         )
@@ -206,12 +209,14 @@ class PostgresJobStore:
         produced: Produced | None = None,
         grok_post_id: str | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
+        images: list[dict[str, Any]] | None = None,
     ) -> Job:
         params = {
             "video_size": video_size,
             "produced": json.dumps(produced.to_dict()) if produced else None,
             "grok_post_id": grok_post_id,
             "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
+            "images": json.dumps(images) if images else None,
         }
         return await self._report(job_id, claim_token, now, "complete_job", params)
 

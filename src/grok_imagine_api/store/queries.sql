@@ -3,10 +3,10 @@
 -- name: insert_job
 INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, created_at, updated_at,
                   dialect, owner, kind, source_job_id, source_url, source_size, requested, adjustments, needs,
-                  unmatched_since)
+                  unmatched_since, media, n)
 VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at,
         :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested, :adjustments, :needs,
-        :unmatched_since)
+        :unmatched_since, :media, :n)
 RETURNING *;
 
 -- name: insert_image
@@ -70,7 +70,7 @@ RETURNING *;
 -- name: complete_job
 UPDATE jobs
 SET status = 'completed', progress = 100, completed_at = :now, updated_at = :now, video_size = :video_size,
-    produced = :produced, grok_post_id = :grok_post_id, output_mismatch = :output_mismatch,
+    produced = :produced, grok_post_id = :grok_post_id, output_mismatch = :output_mismatch, images = :images,
     lease_expires_at = NULL
 WHERE id = :id AND status = 'processing'
 RETURNING *;

@@ -7,7 +7,7 @@ import json
 import re
 from typing import Any, Protocol
 
-from ..domain.jobs import Dialect, GenerationOptions, Job, JobKind, JobStatus, NewJob, Produced
+from ..domain.jobs import Dialect, GenerationOptions, Job, JobKind, JobStatus, Media, NewJob, Produced
 
 JOB_ID = re.compile(r"job_[0-9a-f]{24}")
 
@@ -21,6 +21,7 @@ def list_filter(
     text: str | None,
     cancelled: bool | None,
     like: str,
+    media: Media | None = None,
     not_cancelled: str,
 ) -> tuple[str, dict[str, Any]]:
     """The WHERE clause and named parameters of a job listing; `like` and `not_cancelled` are the dialect's
@@ -44,6 +45,9 @@ def list_filter(
         conditions.append("status = 'failed' AND error_code = 'cancelled'")
     elif cancelled is not None:
         conditions.append(not_cancelled)
+    if media is not None:
+        conditions.append("media = :media")
+        params["media"] = media.value
     if before_seq is not None:
         conditions.append("seq < :before")
         params["before"] = before_seq
@@ -105,6 +109,9 @@ def job_from_row(row: Row) -> Job:
         needs=_loads(row["needs"]),
         grok_post_id=row["grok_post_id"],
         output_mismatch=json.loads(row["output_mismatch"]) if row["output_mismatch"] else None,
+        media=Media(row["media"]),
+        n=row["n"],
+        images=json.loads(row["images"]) if row["images"] else [],
     )
 
 
@@ -128,6 +135,8 @@ def new_job_params(new: NewJob) -> dict[str, Any]:
         "adjustments": json.dumps(new.adjustments),
         "needs": needs_key(new.needs),
         "unmatched_since": new.unmatched_since,
+        "media": new.media.value,
+        "n": new.n,
     }
 
 

@@ -23,6 +23,7 @@ from ..domain.jobs import (
     InputImage,
     Job,
     JobStatus,
+    Media,
     NewJob,
     Produced,
     check_worker_report,
@@ -252,6 +253,7 @@ class SqliteJobStore:
         owner: str | None = None,
         text: str | None = None,
         cancelled: bool | None = None,
+        media: Media | None = None,
     ) -> list[Job]:
         where, params = list_filter(
             status=status,
@@ -260,6 +262,7 @@ class SqliteJobStore:
             owner=owner,
             text=text,
             cancelled=cancelled,
+            media=media,
             like="LIKE",
             not_cancelled="error_code IS NOT 'cancelled'",
         )
@@ -344,6 +347,7 @@ class SqliteJobStore:
         produced: Produced | None = None,
         grok_post_id: str | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
+        images: list[dict[str, Any]] | None = None,
     ) -> Job:
         def complete(conn: sqlite3.Connection) -> Job:
             self._checked(conn, job_id, claim_token, now)
@@ -354,6 +358,7 @@ class SqliteJobStore:
                 "produced": json.dumps(produced.to_dict()) if produced else None,
                 "grok_post_id": grok_post_id,
                 "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
+                "images": json.dumps(images) if images else None,
             }
             return job_from_row(conn.execute(QUERIES["complete_job"], params).fetchone())
 

@@ -9,7 +9,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request, Response
 
 from ...domain.errors import InvalidRequest, NotFound
-from ...domain.jobs import Dialect, InputImage, JobKind
+from ...domain.jobs import Dialect, InputImage, JobKind, Media
 from ...domain.options import from_options
 from ...service import JobRequest
 from ..auth import Viewer
@@ -70,7 +70,7 @@ async def list_videos(
     cursor = None
     if after:
         try:
-            cursor = (await svc.get(after, viewer=viewer)).seq
+            cursor = (await svc.get(after, viewer=viewer, media=Media.VIDEO)).seq
         except NotFound:
             raise InvalidRequest(
                 f"No video with id '{after}' to list after", param="after", code="invalid_cursor"
@@ -93,7 +93,7 @@ async def list_videos(
 )
 async def delete_video(request: Request, video_id: str, viewer: Viewer) -> dict[str, Any]:
     log_info(request, job_id=video_id)
-    job = await service(request).delete(video_id, viewer=viewer)
+    job = await service(request).delete(video_id, viewer=viewer, media=Media.VIDEO)
     log_info(request, status=job.status.value)
     return {"id": job.id, "object": "video.deleted", "deleted": True}
 
@@ -116,7 +116,7 @@ async def video_content(
         raise InvalidRequest(f"Unknown variant {variant!r}; use one of {', '.join(VARIANTS)}", param="variant")
     log_info(request, job_id=video_id)
     svc = service(request)
-    job = await svc.get(video_id, viewer=viewer, param="video_id")
+    job = await svc.get(video_id, viewer=viewer, param="video_id", media=Media.VIDEO)
     log_info(request, status=job.status.value)
     if not job.has_video:
         raise video_unavailable(job)
@@ -145,7 +145,7 @@ async def video_content(
 async def remix_video(request: Request, video_id: str, viewer: Viewer) -> Response:
     fields = await read_json_object(request)
     svc = service(request)
-    source = await svc.get(video_id, viewer=viewer, param="video_id")
+    source = await svc.get(video_id, viewer=viewer, param="video_id", media=Media.VIDEO)
     asked = asked_from(fields).over(from_options(source.options))
     job_request = JobRequest(
         prompt=prompt_of(fields),

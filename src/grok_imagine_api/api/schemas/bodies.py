@@ -91,5 +91,43 @@ def worker_upload() -> dict[str, Any]:
         "claim_token": {"type": "string", "description": "The claim's token: only the current lease completes"},
         "grok_post_id": {"type": "string", "description": "The Grok post the video came from (optional)"},
         "video": BINARY,
+        "image": {"type": "array", "items": BINARY, "description": "An image job's images instead of a video"},
     }
-    return _body({"multipart/form-data": _object(fields, ["video"])})
+    return _body({"multipart/form-data": _object(fields, [])})
+
+
+IMAGE_OPTIONS = {
+    "prompt": PROMPT,
+    "model": MODEL,
+    "n": {"type": "integer", "minimum": 1, "maximum": 10, "description": "How many images (1 to 10)"},
+    "size": {"type": "string", "description": "WIDTHxHEIGHT or auto: made as the nearest aspect ratio Grok makes"},
+    "aspect_ratio": {"type": "string", "description": "xAI: 1:1, 16:9, 9:16, 3:2, 2:3, 4:3, 3:4, ... or auto"},
+    "response_format": {"type": "string", "enum": ["url", "b64_json"]},
+    "quality": {"type": "string", "description": "Accepted; Grok has one quality (said in `adjustments`)"},
+}
+
+
+def image_generation() -> dict[str, Any]:
+    """POST /v1/images/generations: OpenAI's and xAI's JSON."""
+    return _body({"application/json": _json(IMAGE_OPTIONS, ["prompt"])})
+
+
+def image_edit() -> dict[str, Any]:
+    """POST /v1/images/edits: OpenAI's multipart (`image` or `image[]`), or xAI's JSON with image URLs."""
+    source = {
+        "anyOf": [
+            {"type": "string", "description": "An http(s) URL or a data URL"},
+            _object({"url": TEXT}, ["url"]),
+            _object({"image_url": _object({"url": TEXT}, ["url"])}, ["image_url"]),
+        ]
+    }
+    multipart = {**IMAGE_OPTIONS, "image": BINARY, "image[]": {"type": "array", "items": BINARY}, "mask": BINARY}
+    return _body(
+        {
+            "multipart/form-data": _object(multipart, ["prompt"]),
+            "application/json": _json(
+                {**IMAGE_OPTIONS, "image": source, "images": {"type": "array", "items": source, "maxItems": 16}},
+                ["prompt"],
+            ),
+        }
+    )

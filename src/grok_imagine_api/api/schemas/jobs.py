@@ -6,9 +6,10 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ...domain.jobs import Dialect, JobKind
+from ...domain.jobs import Dialect, JobKind, Media
 from ..seed.responses import Generation
 from ..views import Produced
+from .images import ImageEntry
 
 
 class JobDetail(Generation):
@@ -34,6 +35,9 @@ class JobDetail(Generation):
     image_size: int | None
     video_size: int | None
     video_expired: bool
+    media: Media = Field(description="What the job makes: video, or image (docs/images.md)")
+    n: int = Field(description="How many images were asked (1 for a video)")
+    images: list[ImageEntry] = Field(description="An image job's images, once made; empty otherwise")
 
 
 class JobList(BaseModel):
@@ -41,3 +45,9 @@ class JobList(BaseModel):
     data: list[JobDetail]
     has_more: bool
     next_cursor: str | None = Field(description="Pass as `cursor` for the next page")
+
+
+class JobDeleted(BaseModel):
+    id: str
+    object: Literal["job.deleted"]
+    deleted: bool

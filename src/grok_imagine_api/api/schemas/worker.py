@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from pydantic import BaseModel, Field
 
-from ...domain.jobs import JobKind, JobStatus
+from ...domain.jobs import JobKind, JobStatus, Media
 from ..views import JobOptions, Mismatch
+from .images import ImageEntry
 
 
 class Abilities(BaseModel):
@@ -41,8 +42,10 @@ class ClaimedJob(BaseModel):
     lease_expires_at: float | None
     lease_seconds: float
     attempt: int
-    video_url: str = Field(description="Where the video will be served once uploaded")
+    video_url: str | None = Field(description="Where the video will be served once uploaded; null for images")
     kind: JobKind
+    media: Media = Field(description="video, or image: then upload `n` images at most (docs/images.md)")
+    n: int = Field(description="How many images to make (1 for a video)")
     source_job_id: str | None
     source_video_url: str | None = Field(
         description="Where to download the video a remix, extension or edit starts from"
@@ -66,6 +69,7 @@ class CompletionAccepted(BaseModel):
     video_size: int | None
     error_code: str | None = Field(None, description="Only when the video is not what was promised")
     output_mismatch: list[Mismatch] | None = Field(None, description="Only when the video is not what was promised")
+    images: list[ImageEntry] | None = Field(None, description="An image job's images, as stored")
 
 
 class FailureRecorded(BaseModel):

@@ -7,7 +7,7 @@ from typing import Any, Literal
 from fastapi import Request
 from pydantic import BaseModel, Field
 
-from ...domain.jobs import Job, JobStatus
+from ...domain.jobs import Job, JobStatus, Media
 from ..common import video_url
 from ..views import Adjustments, Options, OutputMismatch, Requested, WaitingReason, truth
 
@@ -19,6 +19,8 @@ def seed_error(job: Job) -> str | None:
 
 
 def seed_video_url(request: Request, job: Job) -> str | None:
+    if job.media is Media.IMAGE:
+        return None  # its images are in `images` (GET /jobs/{id})
     if job.status is JobStatus.FAILED or job.video_expired_at is not None or job.deleted_at is not None:
         return None
     return video_url(request, job.id)
@@ -29,7 +31,7 @@ def seed_job(request: Request, job: Job) -> dict[str, Any]:
     and `output_mismatch`."""
     return {
         "id": job.id,
-        "object": "videos.generation",
+        "object": "images.generation" if job.media is Media.IMAGE else "videos.generation",
         "created": int(job.created_at),
         "model": job.model,
         "status": job.status.value,
@@ -43,7 +45,7 @@ class Generation(BaseModel):
     """A job in the founding document's shape (`seed_job`)."""
 
     id: str
-    object: Literal["videos.generation"]
+    object: Literal["videos.generation", "images.generation"]
     created: int
     model: str
     status: JobStatus

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 
 from ...domain.errors import InvalidRequest
+from ...domain.jobs import Media
 from ...service import JobRequest
 from ..auth import Viewer
 from ..common import json_body, log_info, read_json, service
@@ -49,7 +50,7 @@ async def create_generation(request: Request, viewer: Viewer) -> Response:
 
 async def get_generation(request: Request, job_id: str, viewer: Viewer) -> dict[str, Any]:
     log_info(request, job_id=job_id)
-    job = await service(request).get(job_id, viewer=viewer)
+    job = await service(request).get(job_id, viewer=viewer, media=Media.VIDEO)
     log_info(request, status=job.status.value)
     return seed_job(request, job)
 
