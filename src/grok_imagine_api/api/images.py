@@ -108,6 +108,9 @@ async def create_images(request: Request, viewer: Viewer) -> Response:
 )
 async def edit_images(request: Request, viewer: Viewer) -> Response:
     fields, parts = await read_parts(request)
+    multipart = request.headers.get("content-type", "").startswith("multipart/")
+    if multipart and (text := next((name for name in EDIT_FIELDS if name in fields), None)) is not None:
+        raise InvalidRequest(f"'{text}' must be a file part (an image), not text", param=text)
     sources: list[str | InputImage] = [InputImage(data=data, mime="") for name, data in parts if name in EDIT_FIELDS]
     if not sources:
         sources = json_sources(fields)
@@ -134,7 +137,7 @@ def json_sources(fields: dict[str, Any]) -> list[str | InputImage]:
             if item is None or item == "":
                 continue
             url = _url_of(item)
-            if url is None:
+            if not url:
                 raise InvalidRequest(
                     f"'{name}' must be an image URL or data URL, or an object with one in 'url'", param=name
                 )

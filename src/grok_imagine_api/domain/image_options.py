@@ -77,11 +77,18 @@ def parse_image_request(fields: dict[str, Any], *, edit_images: int = 0, mask: b
             param="response_format",
             code="unsupported_response_format",
         )
-    notes = [
-        Adjustment(name, value, None, UNCONTROLLED_MESSAGES[name])
-        for name, defaults in UNCONTROLLED.items()
-        if (value := fields.get(name)) not in (None, "", *defaults)
-    ]
+    for name in ("user", "model"):
+        if fields.get(name) is not None and not isinstance(fields[name], str):
+            raise InvalidRequest(f"'{name}' must be a string", param=name)
+    notes = []
+    for name, defaults in UNCONTROLLED.items():
+        value = fields.get(name)
+        if value in (None, "", *defaults):
+            continue
+        kind = int if name == "output_compression" else str
+        if not isinstance(value, kind) or isinstance(value, bool):
+            raise InvalidRequest(f"'{name}' must be {'a whole number' if kind is int else 'a string'}", param=name)
+        notes.append(Adjustment(name, value, None, UNCONTROLLED_MESSAGES[name]))
     if edit_images > 1:
         notes.append(
             Adjustment(
@@ -118,7 +125,9 @@ def _count(value: Any) -> int:
 
 
 def _shape(fields: dict[str, Any]) -> Ask | None:
-    """The asked aspect ratio: xAI's `aspect_ratio`, else the ratio of OpenAI's `size`; None for auto."""
+    """The asked aspect ratio: xAI's `aspect_ratio`, else the ratio of OpenAI's `size`; None for auto. Both are
+    checked when both are given."""
+    by_size = _size_shape(fields.get("size"))
     aspect = fields.get("aspect_ratio")
     if aspect not in (None, "", "auto"):
         if not isinstance(aspect, str) or aspect.strip() not in XAI_ASPECT_RATIOS:
@@ -128,7 +137,10 @@ def _shape(fields: dict[str, Any]) -> Ask | None:
                 code="unsupported_aspect_ratio",
             )
         return Ask(aspect.strip(), "aspect_ratio", aspect)
-    size = fields.get("size")
+    return by_size
+
+
+def _size_shape(size: Any) -> Ask | None:
     if size in (None, "", "auto"):
         return None
     match = SIZE.match(size.strip().lower()) if isinstance(size, str) else None

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from ...domain.image_options import XAI_ASPECT_RATIOS
+
 BINARY = {"type": "string", "format": "binary"}
 TEXT = {"type": "string"}
 PROMPT = {"type": "string", "minLength": 1, "description": "What to make (MAX_PROMPT_CHARS at most)"}
@@ -100,10 +102,17 @@ IMAGE_OPTIONS = {
     "prompt": PROMPT,
     "model": MODEL,
     "n": {"type": "integer", "minimum": 1, "maximum": 10, "description": "How many images (1 to 10)"},
-    "size": {"type": "string", "description": "WIDTHxHEIGHT or auto: made as the nearest aspect ratio Grok makes"},
-    "aspect_ratio": {"type": "string", "description": "xAI: 1:1, 16:9, 9:16, 3:2, 2:3, 4:3, 3:4, ... or auto"},
-    "response_format": {"type": "string", "enum": ["url", "b64_json"]},
+    "size": {
+        "type": "string",
+        "pattern": "^([1-9][0-9]{0,4}x[1-9][0-9]{0,4}|auto)?$",
+        "description": "WIDTHxHEIGHT or auto: made as the nearest aspect ratio Grok makes",
+    },
+    "aspect_ratio": {"type": "string", "enum": [*XAI_ASPECT_RATIOS, "auto", ""], "description": "xAI's ratios"},
+    "response_format": {"type": "string", "enum": ["url", "b64_json", ""]},
     "quality": {"type": "string", "description": "Accepted; Grok has one quality (said in `adjustments`)"},
+    "style": {"type": "string", "description": "Accepted and said in `adjustments`"},
+    "output_format": {"type": "string", "description": "Accepted; Grok chooses the format (`content_type`)"},
+    "user": {"type": "string"},
 }
 
 
