@@ -1,4 +1,5 @@
-"""`grok-imagine-api serve`, `worker --demo`, and the client: `generate`, `jobs`, `status`, `cancel`, `download`."""
+"""`grok-imagine-api serve`, `worker --demo`, and the client: `generate`, `image`, `jobs`, `status`, `cancel`,
+`download`."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ import sys
 
 from .config import load_settings
 from .demo_args import add_ability_arguments
-from .domain.jobs import JobStatus
+from .domain.image_options import XAI_ASPECT_RATIOS
+from .domain.jobs import MAX_IMAGES, JobStatus
 from .domain.options import ACCEPTED_ASPECT_RATIOS, ACCEPTED_RESOLUTIONS, DURATION_RANGE, PRESETS
 
 
@@ -33,8 +35,8 @@ def serve(host: str | None = None, port: int | None = None, reload: bool = False
     )
 
 
-# `generate` and `download` stop waiting after this long by default, so that a job no worker takes does not keep
-# a script waiting forever; the job itself goes on, and `download` picks it up again.
+# `generate`, `image` and `download` stop waiting after this long by default, so that a job no worker takes does
+# not keep a script waiting forever; the job itself goes on, and `download` picks it up again.
 WAIT_SECONDS = 900.0
 
 
@@ -93,8 +95,39 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     add_timeout(gen)
     gen.add_argument("--no-download", action="store_true", help="print the video URL instead of downloading")
 
+    img = commands.add_parser(
+        "image", parents=[connection], help="make images (or edit one): submit, show progress, save each image"
+    )
+    img.add_argument("prompt", help="what the images should show (with --edit: what to change)")
+    img.add_argument(
+        "-n",
+        type=int,
+        default=1,
+        choices=range(1, MAX_IMAGES + 1),
+        metavar=f"1..{MAX_IMAGES}",
+        help="how many images (default: 1)",
+    )
+    img.add_argument("--edit", metavar="FILE", help="edit this PNG, JPEG or WebP image instead of starting from none")
+    img.add_argument(
+        "--aspect", "--aspect-ratio", choices=[*XAI_ASPECT_RATIOS, "auto"], help=f"aspect ratio; {nearest}"
+    )
+    img.add_argument("--size", metavar="WxH", help="OpenAI's size (1024x1024, 1536x1024, auto): its aspect ratio")
+    img.add_argument(
+        "--model", default="grok-imagine-image", help="model name recorded with the job (default: grok-imagine-image)"
+    )
+    img.add_argument(
+        "-o",
+        "--output",
+        metavar="DIR",
+        default=".",
+        help="directory to save the images in as <job_id>-<index>.<ext>, created if needed (default: .)",
+    )
+    add_timeout(img)
+    img.add_argument("--no-download", action="store_true", help="print the image URLs instead of downloading")
+
     jobs = commands.add_parser("jobs", parents=[connection], help="list jobs, newest first")
     jobs.add_argument("--status", choices=[*(status.value for status in JobStatus), "cancelled"])
+    jobs.add_argument("--media", choices=["video", "image"], help="only video jobs, or only image jobs")
     jobs.add_argument("-q", "--query", metavar="TEXT", help="text in the prompt, or a job id")
     jobs.add_argument("--limit", type=int, default=20, help="how many (default: 20)")
     jobs.add_argument("--cursor", help="next_cursor of the previous page")
@@ -123,6 +156,7 @@ def run_client_command(args: argparse.Namespace) -> int:
 
     run = {
         "generate": commands.generate,
+        "image": commands.image,
         "jobs": commands.list_jobs,
         "status": commands.show_status,
         "cancel": commands.cancel,
@@ -159,7 +193,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--demo",
         action="store_true",
         required=True,
-        help="answer every job with a bundled sample clip (a demo, not generation)",
+        help="answer every job with a made-up clip or made-up images (a demo, not generation)",
     )
     worker_cmd.add_argument("--server", default="http://localhost:8000", help="server base URL")
     worker_cmd.add_argument("--client-id", default="demo-worker", help="name shown in /health")

@@ -40,7 +40,8 @@ class BadImage(Exception):
     """A local image file the server would refuse anyway."""
 
 
-def image_data_url(path: Path) -> str:
+def image_file(path: Path) -> tuple[str, bytes, str]:
+    """A local image as a multipart file part: its name, bytes and type (recognized by its bytes)."""
     try:
         data = path.read_bytes()
     except FileNotFoundError:
@@ -50,6 +51,11 @@ def image_data_url(path: Path) -> str:
     mime = sniff_image_type(data)
     if mime is None:
         raise BadImage(f"{path} is not a PNG, JPEG or WebP image")
+    return path.name, data, mime
+
+
+def image_data_url(path: Path) -> str:
+    _, data, mime = image_file(path)
     return f"data:{mime};base64,{base64.b64encode(data).decode('ascii')}"
 
 
@@ -95,12 +101,31 @@ class Client:
         job: dict[str, Any] = self.request("POST", "/v1/videos/generations", json=body)
         return job
 
+    def create_images(
+        self, fields: dict[str, Any], source: tuple[str, bytes, str] | None, wait: float | None
+    ) -> dict[str, Any]:
+        """Ask for images (an edit of `source` if given), answered at once with the job (202, `Prefer:
+        respond-async`); a server that holds the request instead is waited for up to `wait` seconds."""
+        headers = {"Prefer": "respond-async"}
+        timeout = httpx.Timeout(30.0, connect=10.0, read=wait)
+        answer: dict[str, Any]
+        if source is None:
+            answer = self.request("POST", "/v1/images/generations", json=fields, headers=headers, timeout=timeout)
+        else:
+            form = {name: str(value) for name, value in fields.items()}
+            answer = self.request(
+                "POST", "/v1/images/edits", data=form, files={"image": source}, headers=headers, timeout=timeout
+            )
+        return answer
+
     def job(self, job_id: str) -> dict[str, Any]:
         job: dict[str, Any] = self.request("GET", f"/jobs/{job_id}")
         return job
 
-    def jobs(self, *, status: str | None, text: str | None, limit: int, cursor: str | None) -> dict[str, Any]:
-        params = {"status": status, "q": text, "limit": limit, "cursor": cursor}
+    def jobs(
+        self, *, status: str | None, text: str | None, limit: int, cursor: str | None, media: str | None = None
+    ) -> dict[str, Any]:
+        params = {"status": status, "q": text, "limit": limit, "cursor": cursor, "media": media}
         page: dict[str, Any] = self.request("GET", "/jobs", params={k: v for k, v in params.items() if v is not None})
         return page
 

@@ -1,4 +1,4 @@
-"""The client subcommands: generate, jobs, status, cancel, download. Each returns the process's exit code."""
+"""The client subcommands: generate, image, jobs, status, cancel, download. Each returns the process's exit code."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ import shutil
 import signal
 import sys
 import time
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
-from .client import BadImage, Client, ServerError, Unreachable, image_data_url
+from .client import BadImage, Client, ServerError, Unreachable, image_data_url, image_file
 from .terminal import Progress, age, fields_text, job_fields, jobs_lines, jobs_table, messages, one_line, printable
 
 OK = 0
@@ -25,6 +26,7 @@ POLL_SECONDS = 1.0
 MAX_BACKOFF_SECONDS = 5.0
 NOT_TAKEN = "no worker has taken it yet"
 REASON_WIDTH = 100
+EXTENSIONS = {"image/png": "png", "image/jpeg": "jpg", "image/webp": "webp"}
 
 
 class UsageError(Exception):
@@ -77,9 +79,18 @@ def check_output(output: str | None) -> None:
         raise UsageError(f"no such directory for the output file: {Path(output).parent}")
 
 
-def request_body(args: argparse.Namespace) -> dict[str, Any]:
-    if not args.prompt.strip():
+def check_folder(output: str) -> None:
+    if Path(output).exists() and not Path(output).is_dir():
+        raise UsageError(f"not a directory: {output}")
+
+
+def check_prompt(prompt: str) -> None:
+    if not prompt.strip():
         raise UsageError("the prompt must not be empty")
+
+
+def request_body(args: argparse.Namespace) -> dict[str, Any]:
+    check_prompt(args.prompt)
     body: dict[str, Any] = {"model": args.model, "prompt": args.prompt}
     options = {"aspect_ratio": args.aspect, "resolution": args.resolution, "duration": args.duration, "mode": args.mode}
     body.update({name: value for name, value in options.items() if value is not None})
@@ -200,8 +211,110 @@ def generate(args: argparse.Namespace) -> int:
             progress.end()
 
 
+def image_fields(args: argparse.Namespace) -> dict[str, Any]:
+    check_prompt(args.prompt)
+    fields: dict[str, Any] = {"model": args.model, "prompt": args.prompt, "n": args.n, "response_format": "url"}
+    options = {"aspect_ratio": args.aspect, "size": args.size}
+    fields.update({name: value for name, value in options.items() if value is not None})
+    return fields
+
+
+def edit_source(path: str | None) -> tuple[str, bytes, str] | None:
+    if path is None:
+        return None
+    try:
+        return image_file(Path(path))
+    except BadImage as exc:
+        raise UsageError(str(exc)) from None
+
+
+def image(args: argparse.Namespace) -> int:
+    """Ask for images (or an edit), follow the job like `generate`, then save each image into a directory."""
+    check_folder(args.output)
+    fields = image_fields(args)
+    source = edit_source(args.edit)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    with client_for(args) as client:
+        created = client.create_images(fields, source, args.timeout or None)
+        job_id = str(created["id"])
+        say(f"submitted job {job_id} to {client.server}")
+        progress = Progress(sys.stderr, tty=sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
+        try:
+            for message in messages(created.get("adjustments")):
+                say(f"note: {message}")
+            if "data" in created:  # a server that held the request until the images were made
+                return save_images(client, made_images(created, args.n), progress, args)
+            return follow(client, job_id, progress, args)
+        except KeyboardInterrupt:
+            progress.end()
+            return ask_to_cancel(client, job_id)
+        finally:
+            progress.end()
+
+
+def made_images(answer: dict[str, Any], n: int) -> dict[str, Any]:
+    """The Images API's answer (`data`: one {url} per image) as the job's detail shows them."""
+    images = [
+        {"index": index, "url": item["url"], "content_type": item.get("content_type")}
+        for index, item in enumerate(answer["data"])
+    ]
+    return {"id": answer["id"], "media": "image", "n": answer.get("n") or n, "images": images}
+
+
+def image_extension(image: dict[str, Any]) -> str:
+    """png, jpg or webp: by the image's content type, else by its link's ending."""
+    by_type = EXTENSIONS.get(str(image.get("content_type")))
+    if by_type:
+        return by_type
+    suffix = PurePosixPath(urlsplit(str(image["url"])).path).suffix.lstrip(".").lower()
+    return suffix if suffix in EXTENSIONS.values() else "img"
+
+
+def save_images(client: Client, job: dict[str, Any], progress: Progress, args: argparse.Namespace) -> int:
+    """Each image of a completed image job saved as `<job_id>-<index>.<ext>` in the output directory (made if
+    needed), or with --no-download its link printed; one path or link a line on stdout."""
+    job_id = str(job["id"])
+    images: list[dict[str, Any]] = job.get("images") or []
+    if not images:
+        progress.end()
+        say(f"error: job {job_id} completed but has no images: {job.get('error') or 'no link'}")
+        return FAILED
+    asked = int(job.get("n") or len(images))
+    if len(images) < asked:
+        progress.end()
+        say(f"note: the worker made {len(images)} of the {asked} images asked")
+    if args.no_download:
+        progress.done("completed")
+        for item in images:
+            print(printable(str(item["url"])))
+        return OK
+    folder = Path(args.output or ".")
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        progress.end()
+        say(f"error: cannot make the directory {folder}: {exc.strerror}; the images stay on the server")
+        return FAILED
+    saved = []
+    try:
+        for number, item in enumerate(images, start=1):
+            progress.saving(number, len(images))
+            target = folder / f"{job_id}-{int(item['index'])}.{image_extension(item)}"
+            client.download(str(item["url"]), target, lambda done, total: None)
+            saved.append(target)
+    except KeyboardInterrupt:
+        progress.end()
+        say(f"download interrupted; the images stay on the server: {resume_hint(job_id)}")
+        return INTERRUPTED
+    progress.done("saved")
+    for target in saved:
+        print(target)
+    return OK
+
+
 def download(args: argparse.Namespace) -> int:
-    """`generate` from the point where the job exists: wait with a progress line, then save the video."""
+    """`generate` from the point where the job exists: wait with a progress line, then save the video (or the
+    images of an image job)."""
     check_output(args.output)
     signal.signal(signal.SIGINT, signal.default_int_handler)
     args.no_download = False
@@ -217,7 +330,8 @@ def download(args: argparse.Namespace) -> int:
             progress.end()
 
 
-def follow(client: Client, job_id: str, progress: Progress, args: argparse.Namespace) -> int:
+def finished(client: Client, job_id: str, progress: Progress, args: argparse.Namespace) -> dict[str, Any] | None:
+    """The job once completed; None, having said why, when it failed or the timeout ran out."""
     try:
         job = wait_for(client, job_id, progress, args.timeout)
     except GaveUp as exc:
@@ -227,11 +341,20 @@ def follow(client: Client, job_id: str, progress: Progress, args: argparse.Names
             f"wait again with: grok-imagine-api download {job_id} (--timeout 0 waits as long as it takes), "
             f"or stop it: grok-imagine-api cancel {job_id}"
         )
-        return FAILED
+        return None
     if job["status"] == "failed":
         progress.end()
         say(f"error: {job.get('error_code') or 'failed'}: {job.get('error') or 'the job failed'}")
+        return None
+    return job
+
+
+def follow(client: Client, job_id: str, progress: Progress, args: argparse.Namespace) -> int:
+    job = finished(client, job_id, progress, args)
+    if job is None:
         return FAILED
+    if job.get("media") == "image":
+        return save_images(client, job, progress, args)
     url = job.get("video_url")
     if not url:
         progress.end()
@@ -255,7 +378,7 @@ def follow(client: Client, job_id: str, progress: Progress, args: argparse.Names
 
 def list_jobs(args: argparse.Namespace) -> int:
     with client_for(args) as client:
-        page = client.jobs(status=args.status, text=args.query, limit=args.limit, cursor=args.cursor)
+        page = client.jobs(status=args.status, text=args.query, limit=args.limit, cursor=args.cursor, media=args.media)
     if args.json:
         print(json.dumps(page, indent=2))
         return OK

@@ -1,9 +1,12 @@
 """A demo worker: claims jobs like the browser extension does and answers each with a made-up clip of the
-promised shape and length. It shows the whole flow, abilities included, without a Grok account; it does not
-generate anything."""
+promised shape and length, or for an image job with made-up images of the promised aspect ratio (the prompt
+drawn on each). It shows the whole flow, abilities included, without a Grok account; it does not generate
+anything."""
 
 from __future__ import annotations
 
+import base64
+import binascii
 import logging
 import tempfile
 import time
@@ -14,12 +17,16 @@ import httpx
 
 from . import __version__
 from .demo_clips import bundled_clip, frame_size, make_clip
+from .demo_images import UnreadableSource, make_images
+from .domain.images import sniff_image_type
 from .domain.jobs import Produced
 from .files.media import probe
 
 log = logging.getLogger("grok_imagine_api.demo_worker")
 
 POLL_WAIT_SECONDS = 25
+# Which media it takes: both, always.
+MODE = "video,image"
 MAX_BACKOFF_SECONDS = 30.0
 
 
@@ -60,18 +67,79 @@ def clip_for(client: httpx.Client, job: dict[str, Any]) -> bytes:
     return make_clip(width, height, seconds, seed=str(job["job_id"]))
 
 
-def process_job(client: httpx.Client, job: dict[str, Any], delay: float) -> None:
-    job_id = str(job["job_id"])
-    token = job.get("claim_token")
+def source_image(job: dict[str, Any]) -> bytes | None:
+    """An image job's source image (base64, or a data URL), or None for a generation."""
+    value = job.get("image")
+    if job.get("kind") != "edit" or not value:
+        return None
+    text = str(value)
+    if text.startswith("data:"):
+        text = text.partition(",")[2]
+    try:
+        return base64.b64decode(text, validate=True)
+    except (binascii.Error, ValueError):
+        raise UnreadableSource("the source image is not valid base64") from None
+
+
+def images_for(job: dict[str, Any]) -> list[bytes]:
+    """`n` images of the job's aspect ratio (an edit without one keeps its source's shape), the prompt on each."""
+    options = job.get("options") or {}
+    return make_images(
+        str(job.get("prompt") or ""),
+        int(job.get("n") or 1),
+        aspect_ratio=options.get("aspect_ratio"),
+        source=source_image(job),
+        seed=str(job["job_id"]),
+    )
+
+
+def report_progress(client: httpx.Client, job_id: str, token: object, delay: float) -> bool:
+    """25, 50 and 75 %, `delay` apart; False when the job is no longer ours to make (refused or cancelled)."""
     for percent in (25, 50, 75):
         time.sleep(delay)
         reply = client.post("/extension/progress", json={"job_id": job_id, "claim_token": token, "progress": percent})
         if reply.status_code != 200:
             log.warning("job %s: progress refused (%s): %s", job_id, reply.status_code, reply.text)
-            return
+            return False
         if reply.json().get("cancelled"):
             log.info("job %s: cancelled by its client", job_id)
-            return
+            return False
+    return True
+
+
+def process_image_job(client: httpx.Client, job: dict[str, Any], delay: float) -> None:
+    job_id = str(job["job_id"])
+    token = job.get("claim_token")
+    if not report_progress(client, job_id, token, delay):
+        return
+    try:
+        images = images_for(job)
+    except UnreadableSource as exc:
+        client.post(
+            "/extension/error",
+            json={"job_id": job_id, "claim_token": token, "code": "source_unavailable", "error": str(exc)},
+        )
+        log.warning("job %s: %s", job_id, exc)
+        return
+    parts = []
+    for index, image in enumerate(images):
+        mime = sniff_image_type(image) or "image/png"
+        parts.append(("image", (f"{index}.{mime.rpartition('/')[2]}", image, mime)))
+    reply = client.post("/extension/complete", data={"job_id": job_id, "claim_token": str(token)}, files=parts)
+    if reply.status_code == 200:
+        log.info("job %s: uploaded %d demo images", job_id, len(images))
+    else:
+        log.warning("job %s: upload refused (%s): %s", job_id, reply.status_code, reply.text)
+
+
+def process_job(client: httpx.Client, job: dict[str, Any], delay: float) -> None:
+    if job.get("media") == "image":
+        process_image_job(client, job, delay)
+        return
+    job_id = str(job["job_id"])
+    token = job.get("claim_token")
+    if not report_progress(client, job_id, token, delay):
+        return
     try:
         clip = clip_for(client, job)
     except SourceUnavailable as exc:
@@ -103,10 +171,10 @@ def run_demo_worker(
 ) -> int:
     done = 0
     backoff = 1.0
-    log.info("demo worker %s polling %s (answers every job with a made-up clip)", client_id, server)
+    log.info("demo worker %s polling %s (answers every job with made-up clips or images)", client_id, server)
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     timeout = httpx.Timeout(30.0, read=POLL_WAIT_SECONDS + 15)
-    poll = {"client_id": client_id, "version": f"demo-worker/{__version__}", "mode": "video", "wait": POLL_WAIT_SECONDS}
+    poll = {"client_id": client_id, "version": f"demo-worker/{__version__}", "mode": MODE, "wait": POLL_WAIT_SECONDS}
     if abilities is not None:
         poll["abilities"] = abilities
     with httpx.Client(base_url=server.rstrip("/"), timeout=timeout, headers=headers) as client:

@@ -69,6 +69,15 @@ class Progress:
             self.last = ("downloading", None)
             self._line(f"downloading {megabytes(total)}" if total else "downloading")
 
+    def saving(self, number: int, count: int) -> None:
+        """Image `number` (from 1) of `count` is being downloaded: one line per image in a log."""
+        text = f"downloading image {number} of {count}"
+        if self.tty:
+            self._draw(f"{bar(100 * (number - 1) // max(count, 1))} {text}")
+        elif self.last != (text, None):
+            self.last = (text, None)
+            self._line(text)
+
     def done(self, state: str) -> None:
         """The last step: a full bar on a terminal, then the line is ended."""
         if self.tty:
@@ -124,11 +133,28 @@ def one_line(text: str, width: int) -> str:
     return text if len(text) <= width else text[: max(0, width - 1)] + "…"
 
 
+def is_image_job(job: dict[str, Any]) -> bool:
+    return job.get("media") == "image"
+
+
+def media_text(job: dict[str, Any]) -> str:
+    """ "video", or for an image job how many images it has of how many asked: "image 2/4"."""
+    if not is_image_job(job):
+        return "video"
+    return f"image {len(job.get('images') or [])}/{job.get('n') or 1}"
+
+
 def jobs_table(jobs: list[dict[str, Any]], *, width: int, now: float) -> str:
     """Columns sized to their content; the prompt gets what is left of `width`."""
-    headers = ["ID", "STATUS", "PROGRESS", "AGE"]
+    headers = ["ID", "STATUS", "PROGRESS", "AGE", "MEDIA"]
     rows = [
-        [str(job["id"]), status_text(job), f"{job.get('progress') or 0}%", age(now - float(job["created"]))]
+        [
+            str(job["id"]),
+            status_text(job),
+            f"{job.get('progress') or 0}%",
+            age(now - float(job["created"])),
+            media_text(job),
+        ]
         for job in jobs
     ]
     widths = [max(len(header), *(len(row[i]) for row in rows)) for i, header in enumerate(headers)]
@@ -142,7 +168,8 @@ def jobs_table(jobs: list[dict[str, Any]], *, width: int, now: float) -> str:
 
 def jobs_lines(jobs: list[dict[str, Any]]) -> str:
     """For scripts (stdout not a terminal): no header, nothing cut, one job a line, its values tab-separated:
-    id, status, progress, created (UTC, ISO 8601), prompt. No value holds a tab or a newline."""
+    id, status, progress, created (UTC, ISO 8601), prompt, media ("video", "image 2/4"). No value holds a tab or
+    a newline. The media came last, so that scripts written before it still find the prompt fifth."""
     rows = [
         [
             str(job["id"]),
@@ -150,6 +177,7 @@ def jobs_lines(jobs: list[dict[str, Any]]) -> str:
             f"{job.get('progress') or 0}%",
             time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(float(job["created"]))),
             str(job.get("prompt") or ""),
+            media_text(job),
         ]
         for job in jobs
     ]
@@ -172,6 +200,29 @@ def video_text(job: dict[str, Any]) -> str:
     if job["status"] == "completed" and job.get("video_url"):
         return str(job["video_url"])
     return "- (not ready yet)" if job["status"] in ("pending", "processing") else "-"
+
+
+def images_text(job: dict[str, Any]) -> str:
+    made = len(job.get("images") or [])
+    asked = job.get("n") or 1
+    if job["status"] in ("pending", "processing"):
+        return f"{made} of {asked} (not ready yet)"
+    return f"{made} of {asked}"
+
+
+def image_text(image: dict[str, Any]) -> str:
+    """One image of an image job: its link, pixel size and bytes."""
+    size = f"{image['width']}x{image['height']}" if image.get("width") and image.get("height") else "?x?"
+    details = [size, *([f"{image['bytes'] / 1000:.0f} KB"] if isinstance(image.get("bytes"), int) else [])]
+    return f"{image.get('url') or '-'} ({', '.join(details)})"
+
+
+def output_fields(job: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the job made: its video, or its images, one a line."""
+    if not is_image_job(job):
+        return [("video", video_text(job)), ("produced", produced_text(job.get("produced")))]
+    images: list[dict[str, Any]] = job.get("images") or []
+    return [("images", images_text(job)), *((f"image {image.get('index')}", image_text(image)) for image in images)]
 
 
 def produced_text(produced: dict[str, Any] | None) -> str:
@@ -205,10 +256,15 @@ def job_fields(job: dict[str, Any], *, now: float) -> list[tuple[str, str]]:
         ("progress", f"{job.get('progress') or 0}%"),
         ("prompt", str(job.get("prompt") or "")),
         ("model", str(job.get("model") or "")),
+        ("media", "image" if is_image_job(job) else "video"),
         *([("asked", requested_text(job["requested"]))] if job.get("requested") else []),
         ("options", options_text(job.get("options") or {})),
         *(("adjusted", message) for message in messages(job.get("adjustments"))),
-        ("image", f"yes ({job.get('image_size')} bytes)" if job.get("has_image") else "no"),
+        # The image a job starts from: a video's first frame, or the picture an image job edits.
+        (
+            "source" if is_image_job(job) else "image",
+            f"yes ({job.get('image_size')} bytes)" if job.get("has_image") else "no",
+        ),
         ("error", (f"{code}: {error}" if code else str(error)) if error else "-"),
         ("created", moment(job.get("created"), now)),
         ("claimed", moment(job.get("claimed_at"), now)),
@@ -216,8 +272,7 @@ def job_fields(job: dict[str, Any], *, now: float) -> list[tuple[str, str]]:
         ("updated", moment(job.get("updated_at"), now)),
         ("worker", str(job.get("worker_id") or "-")),
         ("attempts", str(job.get("attempts") or 0)),
-        ("video", video_text(job)),
-        ("produced", produced_text(job.get("produced"))),
+        *output_fields(job),
         *(("mismatch", message) for message in messages(job.get("output_mismatch"))),
         *([("grok post", str(job["grok_post_id"]))] if job.get("grok_post_id") else []),
     ]

@@ -396,7 +396,7 @@ def test_jobs_lists_and_filters_by_status_and_text(idle: ProcessServer, tmp_path
     # On a terminal: a table as wide as the terminal, prompts cut to fit.
     table = on_a_terminal("jobs", "-q", marker, "--server", idle.url, cwd=tmp_path)
     header, *rows = table.splitlines()
-    assert header.split() == ["ID", "STATUS", "PROGRESS", "AGE", "PROMPT"]
+    assert header.split() == ["ID", "STATUS", "PROGRESS", "AGE", "MEDIA", "PROMPT"]
     assert [row.split()[0] for row in rows] == [stopped, waiting]  # newest first
     assert rows[0].split()[1:4] == ["failed", "(cancelled)", "0%"]
     assert rows[1].split()[1:3] == ["pending", "0%"]
@@ -408,8 +408,8 @@ def test_jobs_lists_and_filters_by_status_and_text(idle: ProcessServer, tmp_path
     assert result.returncode == 0, result.stderr
     created = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(get(idle, f"/jobs/{waiting}")["created"]))
     assert [line.split("\t") for line in result.stdout.splitlines()] == [
-        [stopped, "failed (cancelled)", "0%", ANY, f"stopped {marker}"],
-        [waiting, "pending", "0%", created, " ".join(prompt.split())],
+        [stopped, "failed (cancelled)", "0%", ANY, f"stopped {marker}", "video"],
+        [waiting, "pending", "0%", created, " ".join(prompt.split()), "video"],
     ]
 
     result = cli("jobs", "-q", marker, "--status", "pending", "--server", idle.url, cwd=tmp_path)

@@ -73,9 +73,9 @@ def test_the_table_fits_the_prompt_into_the_width() -> None:
     ]
     table = jobs_table(jobs, width=60, now=1030)
     assert table.splitlines() == [
-        "ID      STATUS              PROGRESS  AGE  PROMPT",
-        "job_a   processing          45%       30s  a cat playing pi…",
-        "job_bb  failed (moderated)  0%        10m  a cat",
+        "ID      STATUS              PROGRESS  AGE  MEDIA  PROMPT",
+        "job_a   processing          45%       30s  video  a cat pla…",
+        "job_bb  failed (moderated)  0%        10m  video  a cat",
     ]
     assert max(len(line) for line in table.splitlines()) == 60
 
@@ -86,8 +86,8 @@ def test_piped_jobs_are_whole_and_tab_separated() -> None:
         job(id="job_bb", status="failed", error_code="moderated", created=1764115200, prompt="\x1b]0;x\x07a dog"),
     ]
     assert jobs_lines(jobs).splitlines() == [
-        "job_a\tprocessing\t45%\t1970-01-01T00:16:40Z\t" + " ".join(["a cat playing piano"] * 10),
-        "job_bb\tfailed (moderated)\t0%\t2025-11-26T00:00:00Z\t?]0;x?a dog",
+        "job_a\tprocessing\t45%\t1970-01-01T00:16:40Z\t" + " ".join(["a cat playing piano"] * 10) + "\tvideo",
+        "job_bb\tfailed (moderated)\t0%\t2025-11-26T00:00:00Z\t?]0;x?a dog\tvideo",
     ]
 
 
@@ -158,3 +158,73 @@ def test_control_characters_from_the_server_never_reach_the_terminal() -> None:
         assert not any(ord(c) < 32 and c not in "\n\t" for c in text), repr(text)
         assert "\u202e" not in text
     assert printable("line one\n\tline two") == "line one\n\tline two"
+
+
+def image_job(**fields: object) -> dict[str, object]:
+    made = [
+        {
+            "index": 0,
+            "url": "http://h/images/job_i/0.png?sig",
+            "content_type": "image/png",
+            "width": 1024,
+            "height": 576,
+            "bytes": 181234,
+        },
+        {
+            "index": 1,
+            "url": "http://h/images/job_i/1.jpg?sig",
+            "content_type": "image/jpeg",
+            "width": 1024,
+            "height": 576,
+            "bytes": 90500,
+        },
+    ]
+    return job(id="job_i", status="completed", progress=100, media="image", n=4, images=made, **fields)
+
+
+def test_image_jobs_show_their_media_and_how_many_images_they_have() -> None:
+    jobs = [image_job(), job(id="job_p", media="image", n=3, images=[]), job(id="job_v", media="video", n=1)]
+    rows = jobs_table(jobs, width=80, now=1030).splitlines()
+    assert rows[0].split() == ["ID", "STATUS", "PROGRESS", "AGE", "MEDIA", "PROMPT"]
+    assert [row.split("  ")[0].strip() for row in rows[1:]] == ["job_i", "job_p", "job_v"]
+    assert "image 2/4" in rows[1] and "image 0/3" in rows[2] and "video" in rows[3]
+    assert [line.split("\t")[5] for line in jobs_lines(jobs).splitlines()] == ["image 2/4", "image 0/3", "video"]
+    # A server from before images lists no media: its jobs are videos.
+    assert jobs_lines([job()]).split("\t")[5] == "video"
+
+
+def test_an_image_jobs_fields_list_each_image_instead_of_a_video() -> None:
+    shown = job_fields(image_job(has_image=True, image_size=5120), now=1060)
+    fields = dict(shown)
+    assert fields["media"] == "image"
+    assert fields["source"] == "yes (5120 bytes)"
+    assert fields["images"] == "2 of 4"
+    assert fields["image 0"] == "http://h/images/job_i/0.png?sig (1024x576, 181 KB)"
+    assert fields["image 1"] == "http://h/images/job_i/1.jpg?sig (1024x576, 90 KB)"
+    assert not {"video", "produced", "image"} & set(fields)
+    names = [name for name, _ in shown]
+    assert names.index("images") + 1 == names.index("image 0") == names.index("image 1") - 1
+
+    waiting = dict(job_fields(job(media="image", n=2, images=[]), now=1060))
+    assert waiting["images"] == "0 of 2 (not ready yet)"
+    assert waiting["source"] == "no"
+
+    video = dict(job_fields(job(media="video", n=1, images=[]), now=1060))
+    assert video["media"] == "video" and video["image"] == "no" and video["video"] == "- (not ready yet)"
+    assert "images" not in video
+
+
+def test_saving_images_is_one_line_per_image_in_a_log_and_a_bar_on_a_terminal() -> None:
+    out, clock = io.StringIO(), Clock()
+    log = Progress(out, tty=False, clock=clock)
+    for number in (1, 1, 2):
+        log.saving(number, 2)
+    log.done("saved")
+    assert out.getvalue().splitlines() == [
+        "[0:00] downloading image 1 of 2",
+        "[0:00] downloading image 2 of 2",
+        "[0:00] saved",
+    ]
+    out = io.StringIO()
+    Progress(out, tty=True, clock=clock).saving(3, 4)
+    assert out.getvalue() == f"\r[{'#' * 12}{'.' * 12}] downloading image 3 of 4  0:00"

@@ -1,5 +1,6 @@
-"""The official `openai` Node package (tests/node/videos.test.mjs, `node --test`) against a live server with an
-API key and the demo worker. scripts/test.sh installs the Node packages (tests/node/package-lock.json)."""
+"""The official `openai` Node package (tests/node/videos.test.mjs and images.test.mjs, `node --test`) against a
+live server with an API key and the demo worker. scripts/test.sh installs the Node packages
+(tests/node/package-lock.json)."""
 
 from __future__ import annotations
 
@@ -24,7 +25,8 @@ def node_failure(output: str, server_log: str) -> str:
 
 
 @pytest.mark.timeout(NODE_TIMEOUT + 60)
-def test_the_openai_node_sdk_against_a_live_server(tmp_path: Path) -> None:
+@pytest.mark.parametrize("suite", ["videos.test.mjs", "images.test.mjs"])
+def test_the_openai_node_sdk_against_a_live_server(tmp_path: Path, suite: str) -> None:
     node = shutil.which("node")
     if node is None:
         pytest.skip("node is not on PATH: the openai Node package tests need Node.js 20 or later")
@@ -38,7 +40,7 @@ def test_the_openai_node_sdk_against_a_live_server(tmp_path: Path) -> None:
         wait_until(lambda: httpx.get(f"{server.url}/workers", headers=headers).json()["data"], timeout=30)
         try:
             run = subprocess.run(
-                [node, "--test", "--test-reporter=spec", str(NODE_TESTS / "videos.test.mjs")],
+                [node, "--test", "--test-reporter=spec", str(NODE_TESTS / suite)],
                 cwd=ROOT,
                 env={
                     **os.environ,
