@@ -32,6 +32,11 @@ PROMPTS = [
     ("A paper boat drifting down a gutter after a storm", {"aspect_ratio": "3:2"}),
     ("Hot air balloons rising over a desert canyon", {"aspect_ratio": "16:9", "resolution": "480p"}),
 ]
+# Image jobs, made by the demo worker too (it draws each prompt on its images).
+IMAGE_PROMPTS = [
+    ("A lighthouse on a cliff at dawn, watercolour", {"n": 4, "aspect_ratio": "1:1"}),
+    ("Koi fish in a pond seen from above", {"n": 2, "aspect_ratio": "16:9"}),
+]
 
 
 def wait(condition: object, timeout: float = 30) -> None:
@@ -65,13 +70,18 @@ def main() -> None:
                 for prompt, options in PROMPTS:
                     extra = {"image": image} if "fox" in prompt else {}
                     api.post("/v1/videos/generations", json={"model": "grok", "prompt": prompt, **options, **extra})
-                demo = ["worker", "--demo", "--server", url, "--max-jobs", str(len(PROMPTS))]
+                for prompt, options in IMAGE_PROMPTS:
+                    # Answered at once (202) instead of when the images are made, as the dashboard asks.
+                    body = {"prompt": prompt, "response_format": "url", **options}
+                    api.post("/v1/images/generations", json=body, headers={"Prefer": "respond-async"})
+                made = len(PROMPTS) + len(IMAGE_PROMPTS)
+                demo = ["worker", "--demo", "--server", url, "--max-jobs", str(made)]
                 worker = subprocess.Popen(
                     [sys.executable, "-m", "grok_imagine_api.cli", *demo],
                     stdout=subprocess.DEVNULL,
                     stderr=subprocess.DEVNULL,
                 )
-                wait(lambda: api.get("/stats").json()["jobs"]["completed"] == len(PROMPTS))
+                wait(lambda: api.get("/stats").json()["jobs"]["completed"] == made)
                 # One moderated job and one in progress, held by a hand-driven "extension".
                 for prompt in ("A crowded stadium, fireworks", "A lighthouse in a storm, waves crashing"):
                     api.post("/v1/videos/generations", json={"model": "grok", "prompt": prompt})
@@ -91,7 +101,8 @@ def main() -> None:
                     "/v1/videos/generations", json={"model": "grok", "prompt": "A cat playing piano in a jazz club"}
                 )
                 fox = api.get("/jobs", params={"q": "fox"}).json()["data"][0]["id"]
-                shoot(url, fox)
+                lighthouse = api.get("/jobs", params={"q": "lighthouse on a cliff"}).json()["data"][0]["id"]
+                shoot(url, fox, lighthouse)
         finally:
             if worker is not None:
                 worker.terminate()
@@ -110,7 +121,7 @@ def _report(lease: dict[str, str]) -> dict[str, str]:
     return {"job_id": lease["job_id"], "claim_token": lease["claim_token"]}
 
 
-def shoot(url: str, job_id: str) -> None:
+def shoot(url: str, job_id: str, image_job_id: str) -> None:
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=["--no-sandbox"])
         page = browser.new_page(viewport={"width": 1280, "height": 900})
@@ -119,12 +130,25 @@ def shoot(url: str, job_id: str) -> None:
             ("job", f"/dashboard/jobs/{job_id}"),
             ("new-video", "/dashboard/new"),
             ("workers", "/dashboard/workers"),
+            ("image-job", f"/dashboard/jobs/{image_job_id}"),
+            ("image-viewer", f"/dashboard/jobs/{image_job_id}"),
         ):
             page.goto(url + path)
             page.wait_for_selector("#live.on")
+            if name == "jobs":
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('img.thumb')].filter((i) => i.naturalWidth).length == 2"
+                )
             if name == "job":
                 page.locator("video").evaluate("v => { v.currentTime = 2.5; }")
                 page.wait_for_function("() => document.querySelector('img.input-image')?.naturalWidth > 0")
+            if name.startswith("image-"):
+                page.wait_for_function(
+                    "() => [...document.querySelectorAll('.image-grid img')].filter((i) => i.naturalWidth).length == 4"
+                )
+            if name == "image-viewer":
+                page.get_by_role("button", name="Open image 2 of 4").click()
+                page.wait_for_function("() => document.querySelector('dialog.lightbox img')?.naturalWidth > 0")
             if name == "new-video":
                 page.get_by_label("Prompt").fill("A red fox trotting through fresh snow at dawn")
             page.wait_for_timeout(600)  # let the progress bars finish their CSS transition

@@ -6,7 +6,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, sync_playwright
+from playwright.sync_api import Browser, expect, sync_playwright
 
 sys.path.insert(0, str(Path(__file__).parent))
 
@@ -15,6 +15,9 @@ from dashboard_tab import Tab, open_tab
 from support import ProcessServer, process_server
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+# Assertions wait for the page up to this long: a demo worker finishing a job on a loaded 2-core machine can take
+# longer than Playwright's default 5 s (the wait ends as soon as the page is right).
+expect.set_options(timeout=30_000)
 
 if not Path(CHROMIUM).exists():
     pytest.skip(f"Chromium not found at {CHROMIUM} (scripts/test.sh installs it)", allow_module_level=True)

@@ -1,16 +1,23 @@
-"""The dashboard tab the tests drive, and a test image; shared by the tests and scripts/screenshots.py."""
+"""The dashboard tab the tests drive, a test image and the helpers the dashboard tests share; scripts/screenshots.py
+uses the image too."""
 
 from __future__ import annotations
 
+import base64
+import re
 import struct
+import time
 import zlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from playwright.sync_api import Browser, ConsoleMessage, Dialog, Page
 
 ARTIFACTS = Path(__file__).resolve().parent.parent / "artifacts"
+EVIL = "<img src=x onerror=alert(1)><script>alert(2)</script> & a cat"
+RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: everything after it, to the end of its paragraph, is laid out backwards
 
 
 def gradient_png(width: int = 320, height: int = 180) -> bytes:
@@ -71,3 +78,38 @@ def open_tab(chromium: Browser, base: str) -> Iterator[Tab]:
     finally:
         context.close()
     assert tab.errors == [], f"the page logged errors: {tab.errors}"
+
+
+def wait(page: Page, condition: Callable[[], Any], timeout: float = 20) -> Any:
+    deadline = time.monotonic() + timeout
+    while not (result := condition()):
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {timeout} s")
+        page.wait_for_timeout(50)
+    return result
+
+
+def job_id_of(page: Page, leaving: str | None = None) -> str:
+    """The id of the job page the browser lands on (a different one than `leaving`)."""
+
+    def landed(url: str) -> bool:
+        found = re.search(r"/dashboard/jobs/(job_\w+)$", url)
+        return found is not None and found.group(1) != leaving
+
+    page.wait_for_url(landed, wait_until="commit")
+    return page.url.rsplit("/", 1)[1]
+
+
+def drop_file(page: Page, selector: str, data: bytes, name: str, mime: str) -> None:
+    """Drop a file on an element the way a person dragging it from their desktop does."""
+    transfer = page.evaluate_handle(
+        """([b64, name, mime]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: mime }));
+            return transfer;
+        }""",
+        [base64.b64encode(data).decode(), name, mime],
+    )
+    page.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
+    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})

@@ -2,56 +2,17 @@
 
 from __future__ import annotations
 
-import base64
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
-from dashboard_tab import Tab, gradient_png, open_tab
+from dashboard_tab import EVIL, RLO, Tab, drop_file, gradient_png, job_id_of, open_tab, wait
 from playwright.sync_api import Browser, Page, Route, expect
 
 from support import DEMO_MP4, ProcessServer, bearer, create_job, demo_worker, process_server, upload
-
-EVIL = "<img src=x onerror=alert(1)><script>alert(2)</script> & a cat"
-
-
-def wait(page: Page, condition: Callable[[], Any], timeout: float = 20) -> Any:
-    deadline = time.monotonic() + timeout
-    while not (result := condition()):
-        if time.monotonic() > deadline:
-            raise AssertionError(f"condition not met within {timeout} s")
-        page.wait_for_timeout(50)
-    return result
-
-
-def job_id_of(page: Page, leaving: str | None = None) -> str:
-    """The id of the job page the browser lands on (a different one than `leaving`)."""
-
-    def landed(url: str) -> bool:
-        found = re.search(r"/dashboard/jobs/(job_\w+)$", url)
-        return found is not None and found.group(1) != leaving
-
-    page.wait_for_url(landed, wait_until="commit")
-    return page.url.rsplit("/", 1)[1]
-
-
-def drop_file(page: Page, selector: str, data: bytes, name: str, mime: str) -> None:
-    """Drop a file on an element the way a person dragging it from their desktop does."""
-    transfer = page.evaluate_handle(
-        """([b64, name, mime]) => {
-            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
-            const transfer = new DataTransfer();
-            transfer.items.add(new File([bytes], name, { type: mime }));
-            return transfer;
-        }""",
-        [base64.b64encode(data).decode(), name, mime],
-    )
-    page.dispatch_event(selector, "dragenter", {"dataTransfer": transfer})
-    page.dispatch_event(selector, "drop", {"dataTransfer": transfer})
 
 
 def play(page: Page) -> None:
@@ -493,9 +454,6 @@ def test_completed_jobs_show_done_and_cancelled_jobs_are_a_state_of_their_own(ta
     page.get_by_role("button", name=re.compile("^failed")).click()
     expect(rows).to_have_count(1)
     expect(rows.first).to_have_attribute("data-job", failed["id"])
-
-
-RLO = "\u202e"  # RIGHT-TO-LEFT OVERRIDE: everything after it, to the end of its paragraph, is laid out backwards
 
 
 def test_right_to_left_overrides_in_user_text_stay_inside_it(tab: Tab, api: httpx.Client) -> None:

@@ -14,6 +14,10 @@ const PRESETS = ["normal", "fun", "spicy", "custom"];
 const PAGE_SIZE = 50;
 const LIVE_MS = 2000;
 const IMAGE_TYPES = ["image/png", "image/jpeg", "image/webp"];
+// Image jobs (docs/images.md): the ratios Grok's page makes images in, and how many one job may ask for.
+const IMAGE_ASPECTS = ["1:1", "16:9", "9:16", "3:2", "2:3"];
+const IMAGE_COUNTS = Array.from({ length: 10 }, (_, i) => i + 1);
+const EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
 
 const main = document.getElementById("main");
 
@@ -47,6 +51,25 @@ function append(node, children) {
 function put(node, ...children) {
   node.replaceChildren();
   return append(node, children);
+}
+
+// A small inline icon (drawn in the DOM, so the Content-Security-Policy has nothing to load).
+const ICONS = {
+  image: ["M4 5h16v14H4z", "M4 16l5-5 4 4 3-3 4 4", "M15.5 8.5h.01"],
+  video: ["M4 6h11v12H4z", "M15 10l5-3v10l-5-3z"],
+};
+
+function icon(name) {
+  const svg = document.createElementNS("http://www.w3.org/2000/svg", "svg");
+  svg.setAttribute("viewBox", "0 0 24 24");
+  svg.setAttribute("class", `icon ${name}`);
+  svg.setAttribute("aria-hidden", "true");
+  for (const d of ICONS[name]) {
+    const path = document.createElementNS("http://www.w3.org/2000/svg", "path");
+    path.setAttribute("d", d);
+    svg.append(path);
+  }
+  return svg;
 }
 
 function link(path, ...children) {
@@ -103,6 +126,20 @@ function stateLabel(job) {
   if (job.status === "failed" && job.error_code === "cancelled") return "cancelled";
   if (job.video_expired) return "expired";
   return job.status;
+}
+
+const isImageJob = (job) => job.media === "image";
+
+// "made 2 of 4" when a worker made fewer images than the job asked for; null otherwise.
+function shortfall(job) {
+  const made = (job.images || []).length;
+  return isImageJob(job) && job.status === "completed" && made < (job.n || 1) ? `made ${made} of ${job.n}` : null;
+}
+
+function mediaTag(job) {
+  if (!isImageJob(job)) return null;
+  const count = job.n === 1 ? "1 image" : `${job.n} images`;
+  return h("span", { class: "media-tag image", title: `Image job: ${count} asked` }, icon("image"), count);
 }
 
 function badge(job) {
@@ -350,7 +387,7 @@ function jobsPage() {
 
   function drawRows(page) {
     if (!page.data.length) {
-      const empty = view.q || view.status ? "No jobs match." : "No jobs yet. Create one under New video.";
+      const empty = view.q || view.status ? "No jobs match." : "No jobs yet. Create one under New.";
       put(tbody, h("tr", {}, h("td", { colspan: 6, class: "empty" }, empty)));
     } else {
       put(tbody, ...page.data.map(row));
@@ -387,14 +424,18 @@ function jobsPage() {
             : h("span", { class: "muted" }, "queued")
           : job.status === "failed"
             ? h("span", { class: "muted", title: job.error || "" }, job.error_code || "failed")
-            : Object.assign(progressBar(100, "done"), { className: "progress done" });
+            : Object.assign(progressBar(100, shortfall(job) || "done"), { className: "progress done" });
+    const first = isImageJob(job) && job.status === "completed" && (job.images || [])[0];
+    // Decorative: the link's name is the prompt.
+    const thumb = first ? h("img", { class: "thumb", src: first.url, alt: "", loading: "lazy", decoding: "async" }) : null;
     return h(
       "tr",
-      { dataset: { job: job.id } },
+      { dataset: { job: job.id, media: job.media || "video" } },
       h("td", {}, badge(job)),
-      h("td", { class: "prompt" }, link(`/dashboard/jobs/${encodeURIComponent(job.id)}`, userText(job.prompt))),
+      h("td", { class: "prompt" }, link(`/dashboard/jobs/${encodeURIComponent(job.id)}`, thumb, userText(job.prompt))),
       h("td", {}, progress),
-      h("td", { class: "muted" }, optionsText(job.options), job.has_image ? " · image" : ""),
+      h("td", { class: "muted" }, mediaTag(job), isImageJob(job) ? " · " : "", optionsText(job.options),
+        job.has_image ? (isImageJob(job) ? " · edit" : " · image") : ""),
       h("td", { class: "muted", title: when(job.created) }, ago(job.created)),
       h("td", { class: "muted mono" }, job.worker_id ? userText(job.worker_id) : ""),
     );
@@ -469,7 +510,10 @@ function jobsPage() {
 function jobPage(jobId) {
   let imageUrl = null;
   let shownVideo = null;
+  let shownImages = null; // the grid of an image job's images, kept while they stay the same
+  let shownImagesKey = null;
   let job = null;
+  const viewer = imageViewer();
   const actions = h("div", { class: "actions" });
   const status = h("div", { class: "status-line" });
   const media = h("div", { class: "media" });
@@ -560,15 +604,19 @@ function jobPage(jobId) {
         type: "button",
         class: "danger subtle",
         onclick: (event) => act(event, async () => {
-          if (!confirm(`Delete job ${job.id} and its video? This cannot be undone.`)) return;
-          await api(`/v1/videos/${encodeURIComponent(job.id)}`, { method: "DELETE" });
+          const what = isImageJob(job) ? "its images" : "its video";
+          if (!confirm(`Delete job ${job.id} and ${what}? This cannot be undone.`)) return;
+          // DELETE /jobs/{id} deletes a job of any kind, image jobs too.
+          await api(`/jobs/${encodeURIComponent(job.id)}`, { method: "DELETE" });
           navigate("/dashboard");
         }),
       }, "Delete"),
     );
     drawMedia();
     drawAskedMade();
-    const produced = job.produced
+    const produced = isImageJob(job)
+      ? imagesProduced()
+      : job.produced
       ? [job.produced.width && `${job.produced.width}×${job.produced.height}`, job.produced.seconds && duration(job.produced.seconds), job.produced.fps && `${job.produced.fps} fps`, bytes(job.video_size)].filter(Boolean).join(" · ")
       : "—";
     const rows = [
@@ -585,6 +633,7 @@ function jobPage(jobId) {
       ["Attempts", job.attempts],
       ["API", `${job.dialect} · ${job.kind}`],
     ];
+    if (isImageJob(job)) rows.splice(1, 0, ["Media", `image · ${job.n} asked`]);
     if (job.source_job_id) {
       rows.push(["Source", link(`/dashboard/jobs/${encodeURIComponent(job.source_job_id)}`, h("span", { class: "mono" }, job.source_job_id))]);
     }
@@ -592,12 +641,25 @@ function jobPage(jobId) {
     put(facts, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
   }
 
+  function imagesProduced() {
+    const images = job.images || [];
+    if (!images.length) return "—";
+    const sizes = [...new Set(images.map((i) => (i.width ? `${i.width}×${i.height}` : null)).filter(Boolean))];
+    const total = images.reduce((sum, i) => sum + (i.bytes || 0), 0);
+    return [images.length === 1 ? "1 image" : `${images.length} images`, shortfall(job), ...sizes, bytes(total)].filter(Boolean).join(" · ");
+  }
+
   // One row per parameter the client sent (in its own words: seconds, size, ...) and per option it left out,
   // with what will be made of it; adjusted rows are marked and each adjustment's message is listed below.
   function drawAskedMade() {
-    const requested = job.requested || {};
+    // The prompt is the page's title; here it would only repeat it.
+    const requested = Object.fromEntries(Object.entries(job.requested || {}).filter(([name]) => name !== "prompt"));
     const options = job.options || {};
-    const adjustments = job.adjustments || [];
+    const adjustments = [...(job.adjustments || [])];
+    const made = (job.images || []).length;
+    if (shortfall(job) && !adjustments.some((a) => a.param === "n")) {
+      adjustments.push({ param: "n", requested: job.n, made, message: `The worker made ${made} of the ${job.n} images asked` });
+    }
     const adjusted = new Map(adjustments.map((a) => [a.param, a]));
     const covers = { size: ["aspect_ratio", "resolution"], seconds: ["duration"] };
     const said = new Set(Object.keys(requested).flatMap((name) => [name, ...(covers[name] || [])]));
@@ -610,7 +672,7 @@ function jobPage(jobId) {
     const rows = [
       ...Object.entries(requested).map(([name, value]) => [name, value, madeOf(name, value)]),
       ...adjustments.filter((a) => !(a.param in requested)).map((a) => [a.param, a.requested, a.made]),
-      ...OPTION_NAMES.filter((name) => !said.has(name)).map((name) => [name, undefined, options[name]]),
+      ...(isImageJob(job) ? ["aspect_ratio"] : OPTION_NAMES).filter((name) => !said.has(name)).map((name) => [name, undefined, options[name]]),
     ];
     const cell = (value, missing) =>
       value === undefined || value === null
@@ -652,7 +714,12 @@ function jobPage(jobId) {
             }
           });
       }
-      parts.push(h("figure", {}, img, h("figcaption", {}, "Input image")));
+      parts.push(h("figure", {}, img, h("figcaption", {}, isImageJob(job) ? "Source image" : "Input image")));
+    }
+    if (isImageJob(job)) {
+      parts.push(imageGrid());
+      put(media, ...parts);
+      return;
     }
     if (playable()) {
       // Keep the same element across refreshes so playback is not interrupted.
@@ -664,6 +731,35 @@ function jobPage(jobId) {
       parts.push(h("p", { class: "muted" }, "The video expired and was deleted."));
     }
     put(media, ...parts);
+  }
+
+  // The grid of an image job's images: each opens the viewer, each has its download link.
+  function imageGrid() {
+    const images = job.images || [];
+    if (!images.length) {
+      if (job.status !== "completed") return null;
+      return h("p", { class: "muted" }, job.video_expired ? "The images expired and were deleted." : "No images were made.");
+    }
+    const key = images.map((i) => `${i.index}:${i.bytes}:${i.content_type}`).join(",") + `|${shortfall(job)}`;
+    if (shownImages && key === shownImagesKey) return shownImages;
+    const count = images.length;
+    const made = shortfall(job);
+    shownImagesKey = key;
+    shownImages = h("section", { class: "images", "aria-label": "Images" },
+      h("h2", {}, count === 1 ? "1 image" : `${count} images`, made ? h("span", { class: "made" }, made) : null),
+      h("ul", { class: "image-grid" }, images.map((image, i) =>
+        h("li", { dataset: { index: image.index } },
+          h("figure", {},
+            h("button", {
+              type: "button",
+              class: "open-image",
+              "aria-label": `Open image ${i + 1} of ${count}`,
+              onclick: () => viewer.open(job, images, i, () => shownImages.querySelectorAll("button.open-image")),
+            }, h("img", { src: image.url, alt: "", loading: "lazy", decoding: "async" })),
+            h("figcaption", {},
+              h("span", {}, [image.width ? `${image.width}×${image.height}` : null, bytes(image.bytes)].filter(Boolean).join(" · ")),
+              h("a", { href: image.url, download: imageFileName(job, image), "aria-label": `Download image ${i + 1}` }, "Download")))))));
+    return shownImages;
   }
 
   show(
@@ -688,26 +784,141 @@ function jobPage(jobId) {
   return () => {
     left = true;
     stop();
+    viewer.remove();
     if (imageUrl) URL.revokeObjectURL(imageUrl);
   };
 }
 
-// ---- new video ----------------------------------------------------------------------------------
+function imageFileName(job, image) {
+  return `${job.id}-${image.index}.${EXTENSIONS[image.content_type] || "png"}`;
+}
+
+// ---- the image viewer (a lightbox) ----------------------------------------------------------------
+// A modal <dialog>: the browser keeps focus inside it and closes it on Escape; the arrow keys move between
+// the images; on closing, focus goes back to the thumbnail of the image last shown.
+
+function imageViewer() {
+  let images = [];
+  let index = 0;
+  let current = null;
+  let thumbnails = () => [];
+  const counter = h("span", { class: "counter", "aria-live": "polite" });
+  const caption = h("span", { class: "caption" });
+  const picture = h("img", { alt: "" });
+  const download = h("a", { class: "button" }, "Download");
+  const close = h("button", { type: "button", class: "close", "aria-label": "Close" }, "✕");
+  const previous = h("button", { type: "button", class: "step previous", "aria-label": "Previous image" }, "‹");
+  const next = h("button", { type: "button", class: "step next", "aria-label": "Next image" }, "›");
+  const frame = h("figure", {}, picture);
+  const stage = h("div", { class: "stage" }, previous, frame, next);
+  const dialog = h("dialog", { class: "lightbox", "aria-label": "Image viewer" },
+    h("div", { class: "viewer-bar" }, counter, caption, download, close),
+    stage);
+
+  function show(at) {
+    index = (at + images.length) % images.length;
+    const image = images[index];
+    picture.src = image.url;
+    picture.alt = `Image ${index + 1} of ${images.length}`;
+    counter.textContent = `${index + 1} of ${images.length}`;
+    download.href = image.url;
+    download.download = imageFileName(current, image);
+    previous.hidden = next.hidden = images.length < 2;
+  }
+
+  close.addEventListener("click", () => dialog.close());
+  previous.addEventListener("click", () => show(index - 1));
+  next.addEventListener("click", () => show(index + 1));
+  dialog.addEventListener("keydown", (event) => {
+    if (event.key === "ArrowLeft" || event.key === "ArrowRight") {
+      event.preventDefault();
+      show(index + (event.key === "ArrowLeft" ? -1 : 1));
+    }
+  });
+  // A click beside the image (on the backdrop, or the dark space around it) closes it.
+  dialog.addEventListener("click", (event) => [dialog, stage, frame].includes(event.target) && dialog.close());
+  dialog.addEventListener("close", () => {
+    picture.removeAttribute("src");
+    const thumbnail = thumbnails()[index];
+    if (thumbnail) thumbnail.focus();
+  });
+  document.body.append(dialog);
+
+  return {
+    open(job, shown, at, findThumbnails) {
+      current = job;
+      images = shown;
+      put(caption, userText(job.prompt));
+      thumbnails = findThumbnails;
+      show(at);
+      if (!dialog.open) dialog.showModal();
+      close.focus();
+    },
+    remove() {
+      if (dialog.open) dialog.close();
+      dialog.remove();
+    },
+  };
+}
+
+// ---- new job: a video or images -------------------------------------------------------------------
 
 function newPage() {
   let image = null;
-  const select = (name, values, initial) =>
-    h("select", { name }, values.map((v) => h("option", { value: String(v), selected: String(v) === String(initial) }, name === "duration" ? `${v} s` : v)));
+  // Which media the form makes: from the address (/dashboard/new?media=image), kept there as it changes.
+  let kind = new URLSearchParams(location.search).get("media") === "image" ? "image" : "video";
+  const select = (name, values, initial, text = (v) => v) =>
+    h("select", { name }, values.map((v) => h("option", { value: String(v), selected: String(v) === String(initial) }, text(v))));
+  const title = h("h1");
   const prompt = h("textarea", { name: "prompt", rows: 4, required: true, maxlength: 4000, placeholder: "A cat playing piano in a jazz club, warm light" });
   const file = h("input", { type: "file", accept: IMAGE_TYPES.join(","), hidden: true, "aria-label": "Image file" });
   const preview = h("div", { class: "preview" });
+  const dropText = h("span", { class: "muted" });
   const drop = h("div", { class: "drop", tabindex: 0, role: "button", "aria-label": "Add an image" },
-    h("strong", {}, "Drop an image here"), h("span", { class: "muted" }, " or click to choose (PNG, JPEG or WebP, up to 10 MB) — optional"));
+    h("strong", {}, "Drop an image here"), dropText);
+  const imageLabel = h("span", { class: "label" });
+  const options = h("div", { class: "grid" });
+  const hint = h("p", { class: "muted hint" });
   const message = h("div");
-  const submit = h("button", { type: "submit", class: "primary" }, "Create video");
+  const submit = h("button", { type: "submit", class: "primary" });
+  const chooser = h("div", { class: "segmented", role: "radiogroup", "aria-label": "Make" },
+    ["video", "image"].map((value) =>
+      h("label", {},
+        h("input", { type: "radio", name: "media", value, checked: value === kind, onchange: () => choose(value) }),
+        h("span", {}, icon(value), value === "video" ? "Video" : "Image"))));
+
+  // Only the chosen media's fields are in the form, so each label names one control.
+  function choose(value) {
+    kind = value;
+    const params = new URLSearchParams(location.search);
+    if (kind === "image") params.set("media", "image");
+    else params.delete("media");
+    history.replaceState(null, "", "/dashboard/new" + (params.size ? "?" + params : ""));
+    title.textContent = kind === "image" ? "New images" : "New video";
+    submit.textContent = kind === "image" ? "Create images" : "Create video";
+    if (kind === "image") {
+      imageLabel.textContent = "Source image";
+      dropText.textContent = " or click to choose (PNG, JPEG or WebP, up to 10 MB) — optional: the images are then edits of it";
+      put(options,
+        h("label", {}, "Count", select("n", IMAGE_COUNTS, 4)),
+        h("label", {}, "Aspect ratio", select("aspect_ratio", IMAGE_ASPECTS, "1:1")));
+      put(hint, "Grok Imagine makes images in 1:1, 16:9, 9:16, 3:2 and 2:3, up to 10 a job. ",
+        "An edit starts from the source image; the job page shows what was made.");
+    } else {
+      imageLabel.textContent = "Image";
+      dropText.textContent = " or click to choose (PNG, JPEG or WebP, up to 10 MB) — optional";
+      put(options,
+        h("label", {}, "Aspect ratio", select("aspect_ratio", ASPECTS, "16:9")),
+        h("label", {}, "Duration", select("duration", DURATIONS, 6, (v) => `${v} s`)),
+        h("label", {}, "Resolution", select("resolution", RESOLUTIONS, "720p")),
+        h("label", {}, "Preset", select("mode", PRESETS, "normal")));
+      put(hint, "Grok Imagine makes 6 or 10 second videos in 2:3, 3:2, 1:1, 9:16 and 16:9; ",
+        "other values become the nearest a worker can make, and the job page shows what will be made.");
+    }
+  }
 
   function useFile(chosen) {
-    put(message, );
+    put(message);
     if (!chosen) return;
     if (!IMAGE_TYPES.includes(chosen.type)) {
       put(message, problem(new Error(`${chosen.name} is not a PNG, JPEG or WebP image`)));
@@ -715,11 +926,11 @@ function newPage() {
     }
     const reader = new FileReader();
     reader.onload = () => {
-      image = { name: chosen.name, dataUrl: reader.result };
-      put(preview, 
+      image = { file: chosen, name: chosen.name, dataUrl: reader.result };
+      put(preview,
         h("img", { src: reader.result, alt: "Chosen image" }),
         h("span", {}, `${chosen.name} (${bytes(chosen.size)})`),
-        h("button", { type: "button", class: "link", onclick: () => { image = null; file.value = ""; put(preview, ); } }, "Remove"),
+        h("button", { type: "button", class: "link", onclick: () => { image = null; file.value = ""; put(preview); } }, "Remove"),
       );
     };
     reader.readAsDataURL(chosen);
@@ -742,22 +953,16 @@ function newPage() {
   });
 
   const form = h("form", { class: "panel create" },
+    chooser,
     h("label", {}, "Prompt", prompt),
-    h("div", { class: "field" }, h("span", { class: "label" }, "Image"), drop, file, preview),
-    h("div", { class: "grid" },
-      h("label", {}, "Aspect ratio", select("aspect_ratio", ASPECTS, "16:9")),
-      h("label", {}, "Duration", select("duration", DURATIONS, 6)),
-      h("label", {}, "Resolution", select("resolution", RESOLUTIONS, "720p")),
-      h("label", {}, "Preset", select("mode", PRESETS, "normal"))),
-    h("p", { class: "muted hint" }, "Grok Imagine makes 6 or 10 second videos in 2:3, 3:2, 1:1, 9:16 and 16:9; ",
-      "other values become the nearest a worker can make, and the job page shows what will be made."),
+    h("div", { class: "field" }, imageLabel, drop, file, preview),
+    options,
+    hint,
     h("div", { class: "row" }, submit),
     message);
 
-  form.addEventListener("submit", async (event) => {
-    event.preventDefault();
-    put(message, );
-    const data = new FormData(form);
+  // Video: JSON to /v1/videos/generations, answered at once with the queued job.
+  function videoRequest(data) {
     const body = {
       prompt: String(data.get("prompt") || ""),
       aspect_ratio: data.get("aspect_ratio"),
@@ -766,19 +971,46 @@ function newPage() {
       mode: data.get("mode"),
     };
     if (image) body.image = image.dataUrl;
+    return api("/v1/videos/generations", { method: "POST", json: body });
+  }
+
+  // Images: the Images API would wait for the worker; `Prefer: respond-async` has it answer 202 with the job.
+  function imageRequest(data) {
+    const headers = { Prefer: "respond-async" };
+    const prompt = String(data.get("prompt") || "");
+    const n = Number(data.get("n"));
+    if (image) {
+      const body = new FormData();
+      body.append("image", image.file, image.name);
+      body.append("prompt", prompt);
+      body.append("n", String(n));
+      body.append("aspect_ratio", String(data.get("aspect_ratio")));
+      body.append("response_format", "url");
+      return api("/v1/images/edits", { method: "POST", headers, body });
+    }
+    const json = { prompt, n, aspect_ratio: data.get("aspect_ratio"), response_format: "url" };
+    return api("/v1/images/generations", { method: "POST", headers, json });
+  }
+
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    put(message);
+    const data = new FormData(form);
+    const label = submit.textContent;
     submit.disabled = true;
     submit.textContent = "Creating…";
     try {
-      const job = await api("/v1/videos/generations", { method: "POST", json: body });
+      const job = await (kind === "image" ? imageRequest(data) : videoRequest(data));
       navigate(`/dashboard/jobs/${encodeURIComponent(job.id)}`);
     } catch (error) {
       put(message, problem(error));
       submit.disabled = false;
-      submit.textContent = "Create video";
+      submit.textContent = label;
     }
   });
 
-  show(h("h1", {}, "New video"), form);
+  choose(kind);
+  show(title, form);
   prompt.focus();
   return () => {};
 }
