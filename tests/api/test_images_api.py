@@ -324,3 +324,16 @@ def test_prefer_respond_async_answers_at_once(client: httpx.Client) -> None:
     job = reply.json()
     assert (job["status"], job["media"], job["n"], job["images"]) == ("pending", "image", 3, [])
     assert client.get(f"/jobs/{job['id']}").json()["prompt"] == "x"
+
+
+def test_a_client_that_hangs_up_leaves_the_job_going(
+    server: ThreadServer, client: httpx.Client, worker: httpx.Client
+) -> None:
+    with httpx.Client(base_url=server.url, timeout=0.5) as impatient, pytest.raises(httpx.ReadTimeout):
+        impatient.post("/v1/images/generations", json={"prompt": "a patient heron"})
+    work = image_claim(worker)
+    assert client.get(f"/jobs/{work['job_id']}").json()["status"] == "processing"
+    assert finish(worker, work, GREEN).status_code == 200
+    job = client.get(f"/jobs/{work['job_id']}").json()
+    assert (job["status"], job["prompt"]) == ("completed", "a patient heron")
+    assert client.get(job["images"][0]["url"]).content == GREEN
