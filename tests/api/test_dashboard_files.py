@@ -48,7 +48,8 @@ def test_the_dashboard_uses_no_remote_code(client: httpx.Client) -> None:
     for name in ("index.html", "app.js", "style.css"):
         path = "/dashboard" if name == "index.html" else f"/dashboard/static/{name}"
         text = client.get(path).text
-        assert "http://" not in text.replace("http://localhost", "")
+        # The SVG namespace is a name, never fetched.
+        assert "http://" not in text.replace("http://localhost", "").replace("http://www.w3.org/2000/svg", "")
         assert "https://" not in text
         assert "innerHTML" not in text and "insertAdjacentHTML" not in text and "document.write" not in text
 
@@ -58,3 +59,22 @@ def test_videos_may_come_from_the_public_base_url(tmp_path: Path) -> None:
     with ThreadServer(settings) as server, server.client() as http:
         policy = http.get("/dashboard").headers["content-security-policy"]
     assert "media-src 'self' blob: https://videos.example.org;" in policy
+    assert "img-src 'self' blob: https://videos.example.org data:;" in policy
+
+
+@pytest.mark.one_backend
+def test_redirected_links_may_load_from_the_object_store(tmp_path: Path) -> None:
+    settings = settings_for(
+        tmp_path,
+        video_storage_url="s3://bucket/prefix",
+        s3_endpoint_url="http://127.0.0.1:9000",
+        s3_delivery="redirect",
+    )
+    from grok_imagine_api.api.dashboard import security_headers
+
+    class Request:
+        app = type("App", (), {"state": type("State", (), {"service": type("Svc", (), {"settings": settings})})})
+
+    policy = security_headers(Request())  # type: ignore[arg-type]
+    assert "media-src 'self' blob: http://127.0.0.1:9000;" in policy["Content-Security-Policy"]
+    assert "img-src 'self' blob: http://127.0.0.1:9000 data:;" in policy["Content-Security-Policy"]

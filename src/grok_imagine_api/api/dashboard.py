@@ -44,12 +44,20 @@ ASSETS = load_assets()
 
 def security_headers(request: Request) -> dict[str, str]:
     """Nothing but this server's own files may run or load; user text is never HTML anyway, this is the second
-    wall. Videos and images may also come from PUBLIC_BASE_URL, which is where the server's links point."""
+    wall. Videos and images may also come from PUBLIC_BASE_URL, which is where the server's links point, and with
+    S3_DELIVERY=redirect from the object store they are redirected to."""
     media = "'self' blob:"
-    public = service(request).settings.public_base_url
-    if public:
-        parts = urlsplit(public)
+    settings = service(request).settings
+    if settings.public_base_url:
+        parts = urlsplit(settings.public_base_url)
         media += f" {parts.scheme}://{parts.netloc}"
+    if settings.video_storage_url and settings.s3_delivery == "redirect":
+        # Links are redirected to presigned URLs of the object store: its endpoint, or AWS's when none is set.
+        if settings.s3_endpoint_url:
+            parts = urlsplit(settings.s3_endpoint_url)
+            media += f" {parts.scheme}://{parts.netloc}"
+        else:
+            media += " https://*.amazonaws.com"
     policy = (
         f"default-src 'none'; script-src 'self'; style-src 'self'; img-src {media} data:; "
         f"media-src {media}; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
