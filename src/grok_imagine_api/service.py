@@ -486,7 +486,9 @@ class JobService:
         deadline = time.monotonic() + seconds
         while True:
             news = self._news
-            job = await self.get(job_id)
+            job = await self._store.get(job_id)  # deleted meanwhile: it is failed, `cancelled`
+            if job is None:
+                raise NotFound(f"No job with id '{job_id}'", param="job_id", code="job_not_found")
             remaining = deadline - time.monotonic()
             if job.status.terminal or remaining <= 0:
                 return job

@@ -337,3 +337,55 @@ def test_a_client_that_hangs_up_leaves_the_job_going(
     job = client.get(f"/jobs/{work['job_id']}").json()
     assert (job["status"], job["prompt"]) == ("completed", "a patient heron")
     assert client.get(job["images"][0]["url"]).content == GREEN
+
+
+def test_stream_is_refused_before_anything_is_queued(client: httpx.Client) -> None:
+    for body in ({"prompt": "x", "stream": True}, {"prompt": "x", "stream": "true", "partial_images": 2}):
+        assert_error(client.post("/v1/images/generations", json=body), 400, "unsupported_parameter", "stream")
+    files = {"image": ("a.png", RED, "image/png")}
+    reply = client.post("/v1/images/edits", data={"prompt": "x", "stream": "true"}, files=files)
+    assert_error(reply, 400, "unsupported_parameter", "stream")
+    assert client.get("/jobs").json()["data"] == []
+
+
+def test_form_fields_carry_numbers_as_text(client: httpx.Client) -> None:
+    files = {"image": ("a.png", RED, "image/png")}
+    data = {"prompt": "x", "n": "2", "output_compression": "50", "output_format": "webp"}
+    reply = client.post("/v1/images/edits", data=data, files=files, headers={"Prefer": "respond-async"})
+    assert reply.status_code == 202, reply.text
+    job = reply.json()
+    assert job["n"] == 2
+    assert [item["param"] for item in job["adjustments"]] == ["output_format", "output_compression"]
+
+
+def test_images_sent_before_the_job_id_are_refused_unread(client: httpx.Client, worker: httpx.Client) -> None:
+    client.post("/v1/images/generations", json={"prompt": "x"}, headers={"Prefer": "respond-async"})
+    work = image_claim(worker)
+    boundary = "b0undary"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="image"; filename="0.png"\r\n\r\n'.encode() + RED,
+        f'\r\n--{boundary}\r\nContent-Disposition: form-data; name="job_id"\r\n\r\n{work["job_id"]}'.encode(),
+        f"\r\n--{boundary}--\r\n".encode(),
+    ]
+    headers = {"Content-Type": f"multipart/form-data; boundary={boundary}"}
+    reply = worker.post("/extension/complete", content=b"".join(parts), headers=headers)
+    assert_error(reply, 400, "missing_parameter", "job_id")
+    query = {"job_id": work["job_id"], "claim_token": work["claim_token"]}
+    reply = worker.post("/extension/complete", params=query, content=b"".join(parts), headers=headers)
+    assert reply.status_code == 200, reply.text
+
+
+def test_a_job_deleted_while_its_request_waits_answers_cancelled(
+    server: ThreadServer, client: httpx.Client, worker: httpx.Client
+) -> None:
+    waiting = Waiting(server, lambda c: c.post("/v1/images/generations", json={"prompt": "x"}))
+    work = image_claim(worker)
+    assert client.delete(f"/jobs/{work['job_id']}").json() == {
+        "id": work["job_id"],
+        "object": "job.deleted",
+        "deleted": True,
+    }
+    reply = waiting.result()
+    assert_error(reply, 409, "cancelled")
+    assert reply.headers["x-should-retry"] == "false"
+    assert_error(client.get(f"/jobs/{work['job_id']}"), 404)

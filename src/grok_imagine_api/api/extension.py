@@ -338,6 +338,7 @@ async def complete(request: Request) -> dict[str, Any]:
         open_upload=svc.begin_upload,
         max_image_bytes=svc.settings.max_image_bytes,
     )
+    form.job_id_in_query = bool(request.query_params.get("job_id"))
     checked: str | None = None
     last_touch = time.monotonic()
 

@@ -45,6 +45,7 @@ class VideoForm:
         self.max_bytes = max_bytes
         self.max_image_bytes = max_image_bytes  # None: image parts are ignored like any other
         self.images: list[bytearray] = []
+        self.job_id_in_query = False
         self.open_upload = open_upload
         self.fields: dict[str, str] = {}
         self.upload: Upload | None = None
@@ -123,6 +124,13 @@ class VideoForm:
             self.upload = self.open_upload()
             self._target = "file"
         elif self.max_image_bytes is not None and self._name in IMAGE_FIELDS:
+            if not self.images and not (self.fields.get("job_id") or self.job_id_in_query):
+                # Images are held in memory: the job and its lease are checked before any of them is read.
+                raise InvalidRequest(
+                    "Send job_id (and claim_token) before the images, or in the query string",
+                    param="job_id",
+                    code="missing_parameter",
+                )
             if len(self.images) >= MAX_IMAGE_PARTS:
                 raise InvalidRequest(f"More than {MAX_IMAGE_PARTS} image parts", param="image", code="too_many_images")
             self.images.append(bytearray())

@@ -77,6 +77,13 @@ def parse_image_request(fields: dict[str, Any], *, edit_images: int = 0, mask: b
             param="response_format",
             code="unsupported_response_format",
         )
+    if fields.get("stream") not in (None, False, "", "false", "False"):
+        raise InvalidRequest(
+            "stream is not supported: Grok Imagine hands over finished images only; leave it out to get them all "
+            "at once",
+            param="stream",
+            code="unsupported_parameter",
+        )
     for name in ("user", "model"):
         if fields.get(name) is not None and not isinstance(fields[name], str):
             raise InvalidRequest(f"'{name}' must be a string", param=name)
@@ -86,6 +93,8 @@ def parse_image_request(fields: dict[str, Any], *, edit_images: int = 0, mask: b
         if value in (None, "", *defaults):
             continue
         kind = int if name == "output_compression" else str
+        if kind is int and isinstance(value, str) and value.strip().isdigit():
+            value = int(value)  # a form field, as the SDK sends edits
         if not isinstance(value, kind) or isinstance(value, bool):
             raise InvalidRequest(f"'{name}' must be {'a whole number' if kind is int else 'a string'}", param=name)
         notes.append(Adjustment(name, value, None, UNCONTROLLED_MESSAGES[name]))
