@@ -16,7 +16,6 @@ from .config import Settings
 from .domain.abilities import (
     DEFAULT_ABILITIES,
     Abilities,
-    for_modes,
     kind_needs,
     option_needs,
     waiting_reason,
@@ -538,9 +537,9 @@ class JobService:
         `abilities` replaces what the worker declared before; a worker that never declared gets the default table.
         `modes` are the media it takes now (video, image): its abilities are narrowed to them."""
         info = self.workers.seen(worker_id, self.clock.now(), version=version)
+        self.workers.polls_for(worker_id, modes, self.clock.now())
         if abilities is not None:
             self.workers.declare(worker_id, abilities, self.clock.now())
-        info.tokens = for_modes((info.abilities or DEFAULT_ABILITIES).tokens(), modes)
         info.polling += 1
         try:
             return await self._poll(worker_id, wait)

@@ -7,8 +7,8 @@ import json
 from collections import deque
 from typing import Any
 
-from ..domain.abilities import DEFAULT_TOKENS, parse_abilities
-from ..worker.registry import RECENT_ERRORS, WorkerError, WorkerInfo, combine
+from ..domain.abilities import parse_abilities
+from ..worker.registry import RECENT_ERRORS, WorkerError, WorkerInfo, can_make, combine
 from .queries import load_queries
 
 QUERIES = load_queries("workers.sql")
@@ -72,11 +72,13 @@ def row(info: WorkerInfo) -> tuple[Any, ...]:
         json.dumps(info.abilities.to_dict()) if info.abilities else None,
         info.declared_at,
         json.dumps(errors),
+        ",".join(sorted(info.modes)),
     )
 
 
 def to_info(record: Any, *, fresh: bool) -> WorkerInfo:
     abilities = parse_abilities(json.loads(record["abilities"])) if record["abilities"] else None
+    modes = frozenset(record["modes"].split(","))
     errors = deque((WorkerError(**error) for error in json.loads(record["errors"])), maxlen=RECENT_ERRORS)
     return WorkerInfo(
         worker_id=record["worker_id"],
@@ -91,7 +93,8 @@ def to_info(record: Any, *, fresh: bool) -> WorkerInfo:
         polling=record["polling"] if fresh else 0,
         errors=errors,
         abilities=abilities,
-        tokens=abilities.tokens() if abilities else DEFAULT_TOKENS,
+        tokens=can_make(abilities, modes),
+        modes=modes,
         job_at=record["job_at"],
         declared_at=record["declared_at"],
     )

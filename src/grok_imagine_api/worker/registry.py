@@ -14,7 +14,7 @@ from collections import deque
 from dataclasses import dataclass, field, replace
 
 from ..config import Settings
-from ..domain.abilities import DEFAULT_TOKENS, Abilities
+from ..domain.abilities import DEFAULT_ABILITIES, DEFAULT_TOKENS, Abilities, for_modes
 
 PRUNE_AT = 256
 RECENT_ERRORS = 5
@@ -45,7 +45,8 @@ class WorkerInfo:
     polling: int = 0
     errors: deque[WorkerError] = field(default_factory=lambda: deque(maxlen=RECENT_ERRORS))
     abilities: Abilities | None = None  # None: never declared (the founding document's protocol)
-    tokens: frozenset[str] = DEFAULT_TOKENS
+    tokens: frozenset[str] = DEFAULT_TOKENS  # what it can make now: its abilities narrowed to its modes
+    modes: frozenset[str] = frozenset({"video"})  # the media its latest poll asked for
     # When this view last saw the worker take or end a job, and declare: with views of several replicas
     # combined, the latest says what it holds and can make.
     job_at: float = 0.0
@@ -86,8 +87,14 @@ class WorkerRegistry:
     def declare(self, worker_id: str, abilities: Abilities, now: float) -> None:
         info = self.seen(worker_id, now)
         info.abilities = abilities
-        info.tokens = abilities.tokens()
+        info.tokens = can_make(abilities, info.modes)
         info.declared_at = now
+
+    def polls_for(self, worker_id: str, modes: frozenset[str], now: float) -> None:
+        """The media the worker asks for in this poll (video, image): what it is offered is narrowed to them."""
+        info = self.seen(worker_id, now)
+        info.modes = modes
+        info.tokens = can_make(info.abilities, modes)
 
     def seen(self, worker_id: str, now: float, *, version: str | None = None) -> WorkerInfo:
         info = self._workers.get(worker_id) or self._begin(worker_id, now)
@@ -107,6 +114,7 @@ class WorkerRegistry:
         else:
             info = WorkerInfo(worker_id, first_seen=other.first_seen, last_seen=other.last_seen, version=other.version)
             info.abilities, info.tokens, info.declared_at = other.abilities, other.tokens, other.declared_at
+            info.modes = other.modes
             info.current_job_id, info.current_job_owner, info.job_at = (
                 other.current_job_id,
                 other.current_job_owner,
@@ -206,6 +214,12 @@ def combine(a: WorkerInfo, b: WorkerInfo) -> WorkerInfo:
         polling=a.polling + b.polling,
         errors=deque(errors[:RECENT_ERRORS], maxlen=RECENT_ERRORS),
         abilities=declarer.abilities,
-        tokens=declarer.tokens,
+        tokens=can_make(declarer.abilities, latest.modes),
         declared_at=declarer.declared_at,
+        modes=latest.modes,
     )
+
+
+def can_make(abilities: Abilities | None, modes: frozenset[str]) -> frozenset[str]:
+    """A worker's tokens: what it declared (or the default table), narrowed to the media it polls for."""
+    return for_modes((abilities or DEFAULT_ABILITIES).tokens(), modes)
