@@ -42,6 +42,11 @@
   const SURVEY = /which video do you prefer|你更喜欢哪个视频|どちらの動画|어떤 동영상/i;
 
   const GENERATED_VIDEO = /\/generated_video(_hd)?\.mp4|imagine-public\.x\.ai\/.+\.mp4/;
+  // A generated image: its own uuid under generated/ on the asset host (the video's URL shape), or an image file
+  // on the other host seen for videos. A post's poster (.../{postUUID}/content) is not one.
+  const GENERATED_IMAGE = /\/generated\/[^/?#]+\/[^/?#]+\.(jpe?g|png|webp)(\?|#|$)|imagine-public\.x\.ai\/.+\.(jpe?g|png|webp)(\?|#|$)/i;
+  // What holds a list of pictures: a feed or gallery is one, and a generation's own grid another.
+  const IMAGE_CONTAINERS = 'section, [role="feed"], [role="list"], ul, ol';
 
   const norm = (text) => (text || "").replace(/\s+/g, " ").trim();
   const lower = (text) => norm(text).toLowerCase();
@@ -125,6 +130,16 @@
       ["labelled Video", () => radios.find((r) => oneOf(LABELS.video, labelOf(r))) || null],
       // Structure: the mode switch has been Image then Video, in every language seen.
       ["second of two", () => (radios.length === 2 && oneOf(LABELS.image, labelOf(radios[0])) ? radios[1] : null)],
+    ]);
+  }
+
+  function imageRadio() {
+    const group = modeGroup().el;
+    if (!group) return { el: null, via: null };
+    const radios = radiosOf(group);
+    return first([
+      ["labelled Image", () => radios.find((r) => oneOf(LABELS.image, labelOf(r))) || null],
+      ["first of two", () => (radios.length === 2 && oneOf(LABELS.video, labelOf(radios[1])) ? radios[0] : null)],
     ]);
   }
 
@@ -317,6 +332,44 @@
     return { found: own, ambiguous: !own.length && fresh.length > 0 };
   }
 
+  const imageSrc = (img) => img.currentSrc || (img.getAttribute("src") && img.src) || "";
+
+  // The generated images on the page before submitting: their URLs, and the lists that held them (a feed or a
+  // gallery, which may load more old images while the job runs).
+  function markImages() {
+    const urls = new Set();
+    const containers = new Set();
+    for (const img of document.querySelectorAll("img")) {
+      const url = imageSrc(img);
+      if (!GENERATED_IMAGE.test(url)) continue;
+      urls.add(url);
+      const list = img.closest(IMAGE_CONTAINERS);
+      if (list) containers.add(list);
+    }
+    return { urls, containers };
+  }
+
+  // The images of this submit, in page order (newest first, as the page shows them): generated-image URLs that
+  // were not on the page before, never in a list that held old images then (a feed loading more of them).
+  // `elsewhere`: how many new ones were left out for that.
+  function resultImages(before) {
+    const found = [];
+    const urls = new Set();
+    let elsewhere = 0;
+    for (const img of document.querySelectorAll("img")) {
+      const url = imageSrc(img);
+      if (!GENERATED_IMAGE.test(url) || before.urls.has(url) || urls.has(url) || !visible(img)) continue;
+      const list = img.closest(IMAGE_CONTAINERS);
+      if (list && before.containers.has(list)) {
+        elsewhere += 1;
+        continue;
+      }
+      urls.add(url);
+      found.push({ url, img });
+    }
+    return { found, elsewhere };
+  }
+
   function postId() {
     const match = /^\/imagine\/post\/([A-Za-z0-9_-]+)/.exec(location.pathname);
     return match ? match[1] : null;
@@ -420,6 +473,9 @@
     const abilities = { kinds: [] };
     if (promptBox().el) abilities.kinds.push("text_to_video");
     if (fileInput().el) abilities.kinds.push("image_to_video");
+    // Image mode is the same page's other Generation mode, with the same prompt box and file input.
+    if (promptBox().el && imageRadio().el) abilities.kinds.push("text_to_image");
+    if (fileInput().el && imageRadio().el) abilities.kinds.push("image_to_image");
     const labels = (control) => (control ? radiosOf(control).map(labelOf) : []);
     const durations = labels(durationControl().el)
       .map((t) => Number((/^(\d+)/.exec(t) || [])[1]))
@@ -451,6 +507,7 @@
       row("submit button", submitButton(), true),
       row("generation mode switch", modeGroup(), true),
       row("Video option", videoRadio(), true),
+      row("Image option", imageRadio(), false),
       row("image upload input", fileInput(), true),
       row("aspect ratio menu", aspectButton(), false, videoOnly),
       row("resolution control", resolutionControl(), false, videoOnly),
@@ -512,17 +569,21 @@
     el.click();
   }
 
-  async function chooseVideoMode() {
+  // `media` "video" or "image": the Generation mode radio to check, and wait for.
+  async function chooseMode(media) {
+    const [locate, name] = media === "image" ? [imageRadio, "Image"] : [videoRadio, "Video"];
     await need(modeGroup, "generation mode switch", 10000);
-    const radio = await need(videoRadio, "Video option");
+    const radio = await need(locate, `${name} option`);
     if (!isChecked(radio)) {
       pick(radio);
-      if (!(await waitFor(() => isChecked(radio) || (videoRadio().el && isChecked(videoRadio().el)), 3000))) {
-        throw new StepError("ui_changed", "Video mode could not be selected");
+      if (!(await waitFor(() => isChecked(radio) || (locate().el && isChecked(locate().el)), 3000))) {
+        throw new StepError("ui_changed", `${name} mode could not be selected`);
       }
-      await sleep(1500); // the video controls render a moment after switching (reference: about 1.5 s)
+      await sleep(1500); // the mode's controls render a moment after switching (reference: about 1.5 s)
     }
   }
+
+  const chooseVideoMode = () => chooseMode("video");
 
   // Choose `value` in a control that is either a radio group or a button opening a menu.
   async function chooseIn(locate, name, value, matches) {
@@ -689,14 +750,14 @@
   }
 
   // Every way the page differs from what the job asked for, for the box this button submits.
-  function differences(button, prompt, options) {
+  function differences(button, prompt, options, media) {
     const found = [];
     const box = boxOf(button);
     if (!box) return ["the submit button has no prompt box beside it"];
     const text = promptText(box);
     if (text !== norm(prompt)) found.push(`the box being submitted holds "${text.slice(0, 80)}", not the job's prompt`);
-    const radio = videoRadio().el;
-    if (modeGroup().el && radio && !isChecked(radio)) found.push("the generation mode is not Video");
+    const radio = (media === "image" ? imageRadio : videoRadio)().el;
+    if (modeGroup().el && radio && !isChecked(radio)) found.push(`the generation mode is not ${media === "image" ? "Image" : "Video"}`);
     const shown = shownOptions();
     for (const name of ["aspect_ratio", "resolution", "duration"]) {
       const want = options[name];
@@ -710,17 +771,17 @@
 
   // Submit only what was checked on the page: the prompt in the box this button sends, the mode, the options.
   // A difference is put right once; if it persists the job fails ui_changed, naming it.
-  async function submitChecked(prompt, options, locateButton = submitButton) {
+  async function submitChecked(prompt, options, locateButton = submitButton, media = "video") {
     for (let attempt = 1; ; attempt += 1) {
       const button = await need(locateButton, "submit button");
-      const found = differences(button, prompt, options);
+      const found = differences(button, prompt, options, media);
       // Press exactly the button that was checked; if the page replaced it meanwhile, check again.
       if (!found.length && (await pressWhenEnabled(button))) return button;
       if (!found.length && attempt < 3) continue;
       if (!found.length) throw new StepError("ui_changed", "the submit button kept changing before it could be pressed");
       if (attempt > 1) throw new StepError("ui_changed", `Not submitted: ${found.join("; ")}`);
       const box = boxOf(button);
-      if (found.some((d) => d.startsWith("the generation mode"))) await chooseVideoMode();
+      if (found.some((d) => d.startsWith("the generation mode"))) await chooseMode(media);
       if (found.some((d) => / shows /.test(d))) await applyOptions(options);
       if (box && promptText(box) !== norm(prompt)) await typeInto(box, prompt);
     }
@@ -762,12 +823,15 @@
     sleep,
     waitFor,
     chooseVideoMode,
+    chooseMode,
     applyOptions,
     attachImage,
     typePrompt,
     typeInto,
     submitChecked,
     resultVideos,
+    markImages,
+    resultImages,
     postId,
     readAbilities,
     readPostAbilities,
@@ -792,6 +856,7 @@
     submitButton,
     modeGroup,
     videoRadio,
+    imageRadio,
     resolutionControl,
     durationControl,
     aspectButton,

@@ -1,5 +1,6 @@
 // The job driver in the grok.com tab: runs one job at a time through the site adapter's steps, watches for
-// the result or a failure, and tells the service worker. It never touches video bytes: it hands over a URL.
+// the result or a failure, and tells the service worker. It never touches video or image bytes: it hands over
+// URLs.
 "use strict";
 
 (() => {
@@ -58,29 +59,40 @@
     if (A.onPostPage() && !(await A.goBack())) throw new A.StepError("ui_changed", "back button not found");
   }
 
+  // The options a job sets on the page: an image job has only the aspect ratio (the others are Video's).
+  const isImage = (job) => job.media === "image";
+  const optionsOf = (job) => (isImage(job) ? { aspect_ratio: (job.options || {}).aspect_ratio } : job.options || {});
+
   async function start(run, job) {
     const phase = (name) => send({ type: "job-progress", jobId: job.jobId, phase: name });
+    const media = isImage(job) ? "image" : "video";
     phase("preparing");
     await waitForPage(run);
-    await A.chooseVideoMode();
+    await A.chooseMode(media);
     checkAborted(run);
-    await A.applyOptions(job.options || {});
+    await A.applyOptions(optionsOf(job));
     checkAborted(run);
     if (job.image) await A.attachImage(fileFrom(job));
     checkAborted(run);
     await A.typePrompt(job.prompt);
     checkAborted(run);
+    // An image that moved the page to its post leaves only Make video there: that would make a video.
+    if (media === "image" && A.submitButton().via === "Make video") {
+      throw new A.StepError("ui_changed", "Image mode has no Submit on this page (only Make video): not making a video");
+    }
     const seen = A.markSeen();
     const before = A.allVideoUrls();
+    const images = A.markImages();
     const startUrl = location.href;
-    await A.submitChecked(job.prompt, job.options || {});
-    const started = () => A.progress() !== null || location.href !== startUrl || A.resultVideos(before).found.length || A.failure(seen);
+    await A.submitChecked(job.prompt, optionsOf(job), undefined, media);
+    const result = () => (media === "image" ? A.resultImages(images).found.length : A.resultVideos(before).found.length);
+    const started = () => A.progress() !== null || location.href !== startUrl || result() || A.failure(seen);
     if (!(await A.waitFor(started, START_MS / 2))) {
       A.submitForm();
       if (!(await A.waitFor(started, START_MS / 2))) throw new A.StepError("ui_changed", "generation did not start after submit");
     }
     phase("generating");
-    return { seen, before };
+    return { seen, before, images };
   }
 
   // An extension, remix or edit: on its source's post (the service worker opened it), through Grok's own
@@ -163,14 +175,68 @@
     }
   }
 
+  // An image job: the newest `n` of this submit's images, once the page has finished making them (no progress
+  // shown, the same images for STABLE_MS, loaded). At the end of the wait, whatever appeared (at least one).
+  async function watchImages(run, job, seen, before) {
+    const want = Math.max(1, job.n || 1);
+    const startedAt = Date.now();
+    let lastProgress = null;
+    let progressAt = Date.now();
+    let shown = "";
+    let shownAt = Date.now();
+    for (;;) {
+      checkAborted(run);
+      const failure = A.failure(seen);
+      if (failure) throw new A.StepError(failure.code, failure.message);
+      if (A.hiddenResult(seen)) throw new A.StepError("moderated", "Grok hid the result (crossed-out eye: moderated)");
+
+      const percent = A.progress();
+      if (percent !== null && percent !== lastProgress) {
+        lastProgress = percent;
+        progressAt = Date.now();
+        send({ type: "job-progress", jobId: job.jobId, phase: "generating", progress: percent });
+      }
+
+      const now = Date.now();
+      const { found, elsewhere } = A.resultImages(before);
+      const urls = found.map(({ url }) => url);
+      if (urls.join(" ") !== shown) {
+        shown = urls.join(" ");
+        shownAt = now;
+      }
+      const stableFor = now - shownAt;
+      const loaded = found.every(({ img }) => img.complete && img.naturalWidth > 0);
+      // A hidden tab may not load images at all; the bytes are checked again after the download.
+      const settled = stableFor >= STABLE_MS && (loaded || stableFor >= 4 * STABLE_MS);
+      if (urls.length && percent === null && settled) return urls.slice(0, want);
+
+      const stalled = lastProgress !== null && now - progressAt > job.stallTimeoutMs;
+      if (now - startedAt > job.generationTimeoutMs || stalled) {
+        if (urls.length) return urls.slice(0, want); // fewer than asked: the server says so in the answer
+        const last = lastProgress === null ? "no progress shown" : `last progress ${lastProgress}%`;
+        const why = elsewhere
+          ? `only in a feed or gallery that held older images (${elsewhere}): not taking a guess`
+          : `within ${Math.round((stalled ? job.stallTimeoutMs : job.generationTimeoutMs) / 1000)} s`;
+        throw new A.StepError("no_output", `No image of this job appeared ${why} (${last})`);
+      }
+      await A.sleep(TICK_MS);
+    }
+  }
+
   async function run(job) {
     const current = { jobId: job.jobId, aborted: false };
     active = current;
     last = job.jobId;
     try {
       await reading;
-      const derived = job.kind && job.kind !== "generate";
-      const { seen, before } = await (derived ? startFromPost(current, job) : start(current, job));
+      // An image edit starts on the main page too: its source is the job's own image.
+      const derived = !isImage(job) && job.kind && job.kind !== "generate";
+      const { seen, before, images } = await (derived ? startFromPost(current, job) : start(current, job));
+      if (isImage(job)) {
+        const imageUrls = await watchImages(current, job, seen, images);
+        send({ type: "job-result", jobId: job.jobId, imageUrls, postId: A.postId() });
+        return;
+      }
       const videoUrl = await watch(current, job, seen, before);
       // The post of this result; the source's own id would tie the new video to the old one.
       const postId = A.postId();

@@ -1,11 +1,12 @@
 // The job driver: hands a claimed job to the Imagine tab's content script, relays its progress to the server
-// (which renews the lease), sends heartbeats, moves the result to the server and records how the job ended.
+// (which renews the lease), sends heartbeats, moves the result (a video, or an image job's images) to the server
+// and records how the job ended.
 // Chrome may stop this worker at any time: the job is in storage (`current`), the page keeps running it, its
 // messages wake the worker, and supervise() picks the job up again.
 import { ServerError } from "./server.js";
 import { contact, getCurrent, record, server, setCurrent, settings, take, update } from "./state.js";
 import { PAGE_LOAD_MS, openImagine, ping, tell } from "./tab.js";
-import { download, upload } from "./transfers.js";
+import { download, downloadImages, upload } from "./transfers.js";
 
 const OUTDATED_RETRIES = 1;
 export const HEARTBEAT_MS = 5000;
@@ -14,7 +15,7 @@ const EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "web
 const jobImages = new Map(); // jobId -> base64 image, kept only in memory (it can be megabytes)
 let lastReport = 0;
 let reportTimer = null;
-let transferring = null; // the job whose video this instance of the worker is downloading or uploading
+let transferring = null; // the job whose result this instance of the worker is downloading or uploading
 
 export async function startJob(claim) {
   const { generationTimeoutSeconds, stallTimeoutSeconds } = await settings();
@@ -23,6 +24,9 @@ export async function startJob(claim) {
     claimToken: claim.claim_token,
     prompt: claim.prompt,
     options: claim.options || {},
+    // "image": the page's Image mode makes up to `n` images (docs/images.md); a video job makes one video.
+    media: claim.media || "video",
+    n: claim.n || 1,
     hasImage: Boolean(claim.image),
     imageMime: claim.image_mime,
     // What a remix, extension or edit starts from (a plain generation has kind "generate" and no source).
@@ -49,8 +53,9 @@ export async function startJob(claim) {
 // Open the page and hand the job to the content script; it reports back with job-* messages.
 async function dispatch(current) {
   try {
-    // An extension, remix or edit starts on its source's Grok post; everything else on a fresh Imagine page.
-    const derived = current.kind !== "generate" && current.sourceGrokPostUrl;
+    // An extension, remix or edit starts on its source's Grok post; everything else (image jobs too) on a fresh
+    // Imagine page.
+    const derived = current.media !== "image" && current.kind !== "generate" && current.sourceGrokPostUrl;
     current.tabId = await openImagine(current, derived ? current.sourceGrokPostUrl : undefined);
     await setCurrent(current);
     const image = current.hasImage ? jobImages.get(current.jobId) : null;
@@ -59,6 +64,8 @@ async function dispatch(current) {
       jobId: current.jobId,
       prompt: current.prompt,
       options: current.options,
+      media: current.media,
+      n: current.n,
       image,
       imageMime: current.imageMime,
       imageName: `${current.jobId}.${EXTENSIONS[current.imageMime] || "png"}`,
@@ -110,7 +117,8 @@ export async function onProgress(message) {
   if (current && typeof message.progress === "number") await report(current);
 }
 
-// The page found the video: `postId` is the Grok post it is in (or null), sent with the upload.
+// The page found the video (`videoUrl`) or an image job's images (`imageUrls`): `postId` is the Grok post they
+// are in (or null), sent with the upload.
 export async function onResult(message) {
   transferring = message.jobId;
   try {
@@ -120,14 +128,15 @@ export async function onResult(message) {
   }
 }
 
-async function deliver({ jobId, videoUrl, postId }) {
-  const patch = { phase: "downloading", progress: 100, videoUrl };
+async function deliver({ jobId, videoUrl, imageUrls, postId }) {
+  const images = Array.isArray(imageUrls) ? imageUrls.filter((url) => typeof url === "string") : null;
+  const patch = { phase: "downloading", progress: 100, ...(images ? { imageUrls: images } : { videoUrl }) };
   if (postId !== undefined) patch.postId = typeof postId === "string" && postId ? postId : null;
   let current = await update(jobId, patch);
   if (!current) return;
-  let video;
+  let result; // the video's Blob, or the images' [{blob, type}]
   try {
-    video = await download(videoUrl);
+    result = images ? await downloadImages(images.slice(0, current.n)) : await download(videoUrl);
   } catch (error) {
     await fail(jobId, error.code || "no_output", error.message);
     return;
@@ -135,7 +144,7 @@ async function deliver({ jobId, videoUrl, postId }) {
   current = await update(jobId, { phase: "uploading" });
   if (!current) return;
   try {
-    await upload(current, video);
+    await upload(current, result);
   } catch (error) {
     if (error.lost) return finish(current, "lost", error.code, error.message);
     return fail(jobId, error.code || "worker_error", error.message);
@@ -181,7 +190,7 @@ export async function supervise() {
   const moving = current.phase === "downloading" || current.phase === "uploading";
   if (moving && transferring !== current.jobId) {
     // Chrome stopped the previous instance of this worker in the middle of the transfer: start it again.
-    return onResult({ jobId: current.jobId, videoUrl: current.videoUrl });
+    return onResult({ jobId: current.jobId, videoUrl: current.videoUrl, imageUrls: current.imageUrls });
   }
   const overdue = Date.now() - current.startedAt > current.generationTimeoutMs + PAGE_LOAD_MS + 60000;
   if (overdue && !moving) return fail(current.jobId, "timeout", "The Imagine tab stopped answering");

@@ -10,9 +10,11 @@ const MAX_BACKOFF_MS = 30000;
 // A server that answers a declaration with one of these does not take it (a value it does not know, or an older
 // server without POST /extension/poll).
 const REFUSED = [400, 405, 422];
+const IMAGE_KINDS = ["text_to_image", "image_to_image"];
 
 let looping = false;
 let failures = 0;
+let imagesRefused = false; // this server has no image jobs: declare video only (until the settings change)
 
 const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
@@ -47,17 +49,32 @@ export async function loop() {
   }
 }
 
+// What to declare, in order of preference: with the image kinds, the poll takes image jobs too; a server
+// without images refuses those kinds, and is then asked for video jobs with the rest of the reading.
+function offers(abilities) {
+  const kinds = abilities.kinds || [];
+  const videoOnly = { ...abilities, kinds: kinds.filter((kind) => !IMAGE_KINDS.includes(kind)) };
+  if (!kinds.some((kind) => IMAGE_KINDS.includes(kind))) return [[abilities, "video"]];
+  return imagesRefused ? [[videoOnly, "video"]] : [[abilities, "video,image"], [videoOnly, "video"]];
+}
+
 async function claim() {
   const link = await server();
   const signal = AbortSignal.timeout((POLL_WAIT_SECONDS + 30) * 1000);
   const read = await declaration();
   if (read) {
-    try {
-      return await link.poll(POLL_WAIT_SECONDS, signal, read.abilities);
-    } catch (error) {
-      if (!(error instanceof ServerError && REFUSED.includes(error.status))) throw error;
-      await refuse(read.readAt, `${error.status}: ${error.message}`);
+    let refusal = null;
+    for (const [abilities, mode] of offers(read.abilities)) {
+      try {
+        const job = await link.poll(POLL_WAIT_SECONDS, signal, abilities, mode);
+        if (refusal) imagesRefused = true;
+        return job;
+      } catch (error) {
+        if (!(error instanceof ServerError && REFUSED.includes(error.status))) throw error;
+        refusal ??= error;
+      }
     }
+    await refuse(read.readAt, `${refusal.status}: ${refusal.message}`);
   }
   return link.poll(POLL_WAIT_SECONDS, signal);
 }
@@ -78,6 +95,7 @@ export async function stop() {
 // New settings end a back-off, so the next poll uses them at once; another server may take the declaration.
 export async function retryNow() {
   failures = 0;
+  imagesRefused = false;
   await unrefuse();
   if ((await getState()).backoffUntil) await setState({ backoffUntil: null });
 }

@@ -14,6 +14,7 @@ const PHASES = {
   downloading: "Downloading MP4",
   uploading: "Uploading to server",
 };
+const IMAGE_PHASES = { generating: "Generating images", downloading: "Downloading images" };
 const OUTCOME_ICON = { completed: "✓", failed: "✗", cancelled: "⊘", lost: "?" };
 const ABILITY_LABELS = [
   ["kinds", "Kinds"],
@@ -194,7 +195,8 @@ function renderCurrent() {
   }
   ui.current.hidden = false;
   const phase = String(cur.phase || "");
-  ui.currentPhase.textContent = PHASES[phase] || phase || "Working";
+  const images = cur.media === "image" ? IMAGE_PHASES[phase] : null;
+  ui.currentPhase.textContent = images || PHASES[phase] || phase || "Working";
   ui.current.dataset.phase = phase;
 
   const prompt = String(cur.prompt ?? "");

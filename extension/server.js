@@ -1,6 +1,8 @@
 // The grok-imagine-api worker protocol, as the service worker speaks it (docs/worker-protocol.md).
 import { DEFAULT_SETTINGS } from "./defaults.js";
 
+const IMAGE_EXTENSIONS = { "image/png": "png", "image/jpeg": "jpg", "image/webp": "webp" };
+
 // The server answered with an error envelope; `status` and `code` say which.
 export class ServerError extends Error {
   constructor(status, code, message) {
@@ -53,11 +55,12 @@ export class Server {
   }
 
   // The claimed job, or null when the long poll ended without one (204). With `abilities` (the lists of
-  // docs/worker-protocol.md#abilities) the poll declares them; without, it is the plain GET every server knows.
-  async poll(waitSeconds, signal, abilities = null) {
+  // docs/worker-protocol.md#abilities) the poll declares them and takes the jobs of `mode` ("video", or
+  // "video,image" with the image kinds, docs/images.md); without, it is the plain GET every server knows.
+  async poll(waitSeconds, signal, abilities = null, mode = "video") {
     let reply;
     if (abilities) {
-      const body = { client_id: this.clientId, version: this.version, mode: "video", wait: waitSeconds, abilities };
+      const body = { client_id: this.clientId, version: this.version, mode, wait: waitSeconds, abilities };
       reply = await this.post("/extension/poll", body, signal);
     } else {
       const query = new URLSearchParams({
@@ -81,11 +84,27 @@ export class Server {
 
   // `grokPostId`: the Grok post the video came from, when the page showed one.
   async complete(jobId, claimToken, video, grokPostId = null) {
+    const form = this.completion(jobId, claimToken, grokPostId);
+    form.append("video", video, `${jobId}.mp4`);
+    return this.send(form);
+  }
+
+  // An image job: one part named "image" per image ([{blob, type}]), in the page's order.
+  async completeImages(jobId, claimToken, images, grokPostId = null) {
+    const form = this.completion(jobId, claimToken, grokPostId);
+    images.forEach(({ blob, type }, index) => form.append("image", blob, `${jobId}-${index}.${IMAGE_EXTENSIONS[type] || "png"}`));
+    return this.send(form);
+  }
+
+  completion(jobId, claimToken, grokPostId) {
     const form = new FormData();
     form.append("job_id", jobId);
     form.append("claim_token", claimToken);
     if (grokPostId) form.append("grok_post_id", grokPostId);
-    form.append("video", video, `${jobId}.mp4`);
+    return form;
+  }
+
+  async send(form) {
     const signal = AbortSignal.timeout(600000);
     return (await this.request("/extension/complete", { method: "POST", body: form, signal })).json();
   }

@@ -171,10 +171,18 @@ def server(tmp_path: Path) -> Iterator[ProcessServer]:
 @pytest.fixture
 def worker(server: ProcessServer, browser: Browser) -> Browser:
     """The extension connected to the server and started from its popup, with short timeouts."""
+    return start_worker(browser, server)
+
+
+def start_worker(browser: Browser, server: ProcessServer, *, page_read: bool = False) -> Browser:
+    """`page_read`: start once the extension has read the open Imagine page, so that its first poll declares what
+    the page offers (else that poll declares nothing and runs its 20 s first)."""
     browser.set_settings(serverUrl=server.url, token=WORKER_TOKEN, generationTimeoutSeconds=60, stallTimeoutSeconds=60)
     # Like a user, keep a Grok tab open: the extension reuses it. (A tab the extension opens itself may make its
     # first request before Playwright's routing reaches it.)
     browser.context.pages[0].goto("https://grok.com/imagine")
+    if page_read:
+        browser.wait(lambda: (browser.storage("abilities").get("abilities") or {}).get("readAt"), timeout=30)
     popup = browser.popup
     popup.click("#toggle")
     browser.wait(lambda: browser.state().get("running"), timeout=10)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import hashlib
 import io
 import json
 import threading
@@ -21,6 +22,10 @@ FIXTURE_DIR = Path(__file__).parent / "fixture"
 CONFIG_MARKER = "/*FIXTURE_CONFIG*/{}"
 USER = "5d0c36a4-8c2b-4a55-9a43-0f6f0e3d1c11"
 GALLERY_VIDEO = "0b8a3f4e-7d2c-4e1b-9f6a-2c5d8e7f9a10"
+# Older generated images of this user in the page's feed (same URL shape as a new generation's images).
+GALLERY_IMAGES = ["4a1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c01", "4a1b2c3d-5e6f-4a7b-8c9d-0e1f2a3b4c02"]
+# Pixel sizes of the fixture's images by aspect ratio (even, for 4:2:0 JPEG).
+IMAGE_SIZES = {"2:3": (96, 144), "3:2": (144, 96), "1:1": (128, 128), "9:16": (90, 160), "16:9": (160, 90)}
 
 
 @functools.cache
@@ -43,6 +48,26 @@ def generated_mp4(variant: int = 0) -> bytes:
     return out.getvalue()
 
 
+@functools.cache
+def generated_jpeg(image_id: str, aspect_ratio: str = "2:3") -> bytes:
+    """A generated image: a real JPEG of the aspect ratio it was made in, its colours drawn from its id, so
+    every image has bytes of its own."""
+    width, height = IMAGE_SIZES.get(aspect_ratio, IMAGE_SIZES["2:3"])
+    seed = hashlib.sha256(image_id.encode()).digest()
+    codec = av.CodecContext.create("mjpeg", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuvj420p"
+    codec.time_base = Fraction(1, 25)
+    frame = av.VideoFrame(width, height, "rgb24")
+    top, bottom = bytes(seed[0:3]) * (width * (height // 2)), bytes(seed[3:6]) * (width * (height - height // 2))
+    frame.planes[0].update(top + bottom)
+    packets = codec.encode(frame.reformat(format="yuvj420p")) + codec.encode(None)
+    return b"".join(bytes(packet) for packet in packets)
+
+
+def image_id(url: str) -> str:
+    return url.split("/generated/")[1].split("/")[0]
+
+
 @dataclass
 class Imagine:
     """What the next page load looks like, and what the page and the asset host saw."""
@@ -56,6 +81,9 @@ class Imagine:
     video_fetches: list[str] = field(default_factory=list)  # downloads, not the page's own playback
     page_loads: list[str] = field(default_factory=list)
     derived_videos: dict[str, int] = field(default_factory=dict)  # video id -> variant, for extends and remixes
+    image_fetches: list[str] = field(default_factory=list)  # downloads of generated images, not the page's own
+    image_aspects: dict[str, str] = field(default_factory=dict)  # image id -> the aspect ratio it was made in
+    images_per_submit: int = 4
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self, context: BrowserContext) -> None:
@@ -79,6 +107,8 @@ class Imagine:
             "stepPercent": 10,
             "modeSwitchMs": 300,
             "assetHost": self.asset_host,
+            "imagesPerSubmit": self.images_per_submit,
+            "galleryImages": GALLERY_IMAGES,
         }
 
     def _grok(self, route: Route) -> None:
@@ -95,6 +125,8 @@ class Imagine:
                 if submission.get("source_kind") == "video" and submission.get("video"):
                     video_id = submission["video"].split("/generated/")[1].split("/")[0]
                     self.derived_videos[video_id] = len(self.derived_videos) + 1
+                for url in submission.get("images") or []:
+                    self.image_aspects[image_id(url)] = submission["aspect_ratio"]
             route.fulfill(status=200, json={"ok": True})
         elif path == "/imagine" or path.startswith("/imagine/"):
             with self.lock:
@@ -117,10 +149,20 @@ class Imagine:
             route.fulfill(
                 status=200, body=generated_mp4(self.derived_videos.get(video_id, 0)), content_type="video/mp4"
             )
+        elif "/generated/" in url and url.split("?")[0].endswith("/image.jpg"):
+            if route.request.resource_type != "image":  # the page showing an image is not a download
+                with self.lock:
+                    self.image_fetches.append(url)
+            route.fulfill(status=200, body=self.image_bytes(url), content_type="image/jpeg")
         elif url.split("?")[0].endswith("/content"):
             route.fulfill(status=200, body=PNG_1PX, content_type="image/png")
         else:
             route.fulfill(status=404, body="")
+
+    def image_bytes(self, url: str) -> bytes:
+        """What the asset host serves for a generated image's URL."""
+        found = image_id(url)
+        return generated_jpeg(found, self.image_aspects.get(found, "2:3"))
 
     def new_uuid(self) -> str:
         return str(uuid.uuid4())
