@@ -327,7 +327,7 @@ def test_threads_never_claim_the_same_job(where: Path | str) -> None:
 
 
 def test_image_jobs_keep_their_media_count_and_images(h: Harness) -> None:
-    video = h.call(h.store.create(new("a video")))
+    video = h.call(h.store.create(replace(new("a video"), needs=["kind:text_to_video"])))
     job = h.call(h.store.create(replace(new("images"), media=Media.IMAGE, n=4, needs=["kind:text_to_image"])))
     assert (job.media, job.n, job.images) == (Media.IMAGE, 4, [])
     assert (video.media, video.n) == (Media.VIDEO, 1)
