@@ -128,24 +128,30 @@
     return { seen, before };
   }
 
+  // One look at the page while a job generates: stop on an abort, a failure toast or a hidden (moderated) result;
+  // report a new percentage. `state` keeps the last percentage and when it moved.
+  function lookAtPage(run, job, seen, state) {
+    checkAborted(run);
+    const failure = A.failure(seen);
+    if (failure) throw new A.StepError(failure.code, failure.message);
+    if (A.hiddenResult(seen)) throw new A.StepError("moderated", "Grok hid the result (crossed-out eye: moderated)");
+    const percent = A.progress();
+    if (percent !== null && percent !== state.lastProgress) {
+      state.lastProgress = percent;
+      state.progressAt = Date.now();
+      send({ type: "job-progress", jobId: job.jobId, phase: "generating", progress: percent });
+    }
+    return percent;
+  }
+
   async function watch(run, job, seen, before) {
     const startedAt = Date.now();
-    let lastProgress = null;
-    let progressAt = Date.now();
+    const state = { lastProgress: null, progressAt: Date.now() };
     const firstSeen = new Map();
     let ambiguous = false;
     for (;;) {
-      checkAborted(run);
-      const failure = A.failure(seen);
-      if (failure) throw new A.StepError(failure.code, failure.message);
-      if (A.hiddenResult(seen)) throw new A.StepError("moderated", "Grok hid the result (crossed-out eye: moderated)");
-
-      const percent = A.progress();
-      if (percent !== null && percent !== lastProgress) {
-        lastProgress = percent;
-        progressAt = Date.now();
-        send({ type: "job-progress", jobId: job.jobId, phase: "generating", progress: percent });
-      }
+      lookAtPage(run, job, seen, state);
+      const { lastProgress, progressAt } = state;
 
       const now = Date.now();
       // Only this submit's result counts: the post's own result element, never another new video on the page.
@@ -180,22 +186,12 @@
   async function watchImages(run, job, seen, before) {
     const want = Math.max(1, job.n || 1);
     const startedAt = Date.now();
-    let lastProgress = null;
-    let progressAt = Date.now();
+    const state = { lastProgress: null, progressAt: Date.now() };
     let shown = "";
     let shownAt = Date.now();
     for (;;) {
-      checkAborted(run);
-      const failure = A.failure(seen);
-      if (failure) throw new A.StepError(failure.code, failure.message);
-      if (A.hiddenResult(seen)) throw new A.StepError("moderated", "Grok hid the result (crossed-out eye: moderated)");
-
-      const percent = A.progress();
-      if (percent !== null && percent !== lastProgress) {
-        lastProgress = percent;
-        progressAt = Date.now();
-        send({ type: "job-progress", jobId: job.jobId, phase: "generating", progress: percent });
-      }
+      const percent = lookAtPage(run, job, seen, state);
+      const { lastProgress, progressAt } = state;
 
       const now = Date.now();
       const { found, elsewhere } = A.resultImages(before);

@@ -10,6 +10,7 @@ import shutil
 import signal
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path, PurePosixPath
 from typing import Any
 from urllib.parse import urlsplit
@@ -197,18 +198,27 @@ def generate(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     with client_for(args) as client:
         created = client.create(body)
-        job_id = str(created["id"])
-        say(f"submitted job {job_id} to {client.server}")
-        progress = Progress(sys.stderr, tty=sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
-        try:
+
+        def run(progress: Progress) -> int:
             for message in adjustment_messages(client, created):
                 say(f"note: {message}")
-            return follow(client, job_id, progress, args)
-        except KeyboardInterrupt:
-            progress.end()
-            return ask_to_cancel(client, job_id)
-        finally:
-            progress.end()
+            return follow(client, str(created["id"]), progress, args)
+
+        return submitted(client, created, run)
+
+
+def submitted(client: Client, created: dict[str, Any], run: Callable[[Progress], int]) -> int:
+    """Say a job was submitted, then `run` it with a progress line; Ctrl-C offers to cancel the job."""
+    job_id = str(created["id"])
+    say(f"submitted job {job_id} to {client.server}")
+    progress = Progress(sys.stderr, tty=sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
+    try:
+        return run(progress)
+    except KeyboardInterrupt:
+        progress.end()
+        return ask_to_cancel(client, job_id)
+    finally:
+        progress.end()
 
 
 def image_fields(args: argparse.Namespace) -> dict[str, Any]:
@@ -236,20 +246,15 @@ def image(args: argparse.Namespace) -> int:
     signal.signal(signal.SIGINT, signal.default_int_handler)
     with client_for(args) as client:
         created = client.create_images(fields, source, args.timeout or None)
-        job_id = str(created["id"])
-        say(f"submitted job {job_id} to {client.server}")
-        progress = Progress(sys.stderr, tty=sys.stderr.isatty() and os.environ.get("TERM") != "dumb")
-        try:
+
+        def run(progress: Progress) -> int:
             for message in messages(created.get("adjustments")):
                 say(f"note: {message}")
             if "data" in created:  # a server that held the request until the images were made
                 return save_images(client, made_images(created, args.n), progress, args)
-            return follow(client, job_id, progress, args)
-        except KeyboardInterrupt:
-            progress.end()
-            return ask_to_cancel(client, job_id)
-        finally:
-            progress.end()
+            return follow(client, str(created["id"]), progress, args)
+
+        return submitted(client, created, run)
 
 
 def made_images(answer: dict[str, Any], n: int) -> dict[str, Any]:
