@@ -111,26 +111,24 @@ async def edit_images(request: Request, viewer: Viewer) -> Response:
     multipart = request.headers.get("content-type", "").startswith("multipart/")
     if multipart and (text := next((name for name in EDIT_FIELDS if name in fields), None)) is not None:
         raise InvalidRequest(f"'{text}' must be a file part (an image), not text", param=text)
-    sources: list[str | InputImage] = [InputImage(data=data, mime="") for name, data in parts if name in EDIT_FIELDS]
-    if not sources:
-        sources = json_sources(fields)
+    uploaded = [data for name, data in parts if name in EDIT_FIELDS]
+    sources: list[bytes] | list[str] = uploaded or json_sources(fields)
     log_info(request, payload={**fields, "images": len(sources)})
     if not sources:
         raise InvalidRequest("Missing required parameter 'image'", param="image", code="missing_parameter")
     if len(sources) > MAX_EDIT_IMAGES:
         raise InvalidRequest(f"At most {MAX_EDIT_IMAGES} images", param="image")
     first = sources[0]
-    image: str | InputImage = first
-    if isinstance(first, InputImage):  # a file part: checked like any image (the part's own type is not trusted)
-        image = await service(request).check_upload_image(first.data, param="image")
+    # A file part is checked like any image (the part's own type is not trusted); a URL when the job is made.
+    image = await service(request).check_upload_image(first, param="image") if isinstance(first, bytes) else first
     mask = any(name == "mask" for name, _ in parts) or fields.get("mask") not in (None, "")
     return await make(request, viewer, fields, image=image, kind=JobKind.EDIT, sources=len(sources), mask=mask)
 
 
-def json_sources(fields: dict[str, Any]) -> list[str | InputImage]:
+def json_sources(fields: dict[str, Any]) -> list[str]:
     """xAI's JSON sources: `image` (or `images`) as URL or data-URL strings, or `{"url"}` / `{"image_url": {"url"}}`
     objects."""
-    found: list[str | InputImage] = []
+    found: list[str] = []
     for name in ("image", "images", "image_url"):
         value = fields.get(name)
         for item in value if isinstance(value, list) else [value]:
