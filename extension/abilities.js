@@ -3,7 +3,7 @@
 // read nothing is declared, and the server assumes its default table, as for any worker that never declared.
 import { local } from "./state.js";
 
-const FIELDS = ["kinds", "sources", "durations", "aspect_ratios", "resolutions", "presets"];
+const FIELDS = ["kinds", "sources", "durations", "aspect_ratios", "resolutions", "presets", "features"];
 const MAX_VALUES = 50;
 const ALWAYS_KINDS = ["text_to_video", "image_to_video"];
 
@@ -25,7 +25,8 @@ export async function remember(raw, scope = "main") {
   const abilities = clean(raw);
   if (!abilities) return { ok: false, message: "The message held no abilities" };
   if (scope === "post") {
-    await local.set({ postAbilities: { kinds: abilities.kinds || [], sources: abilities.sources || [] } });
+    const features = abilities.features || [];
+    await local.set({ postAbilities: { kinds: abilities.kinds || [], sources: abilities.sources || [], features } });
     return { ok: true };
   }
   await local.set({ abilities: { abilities, readAt: Date.now(), refused: null } });
@@ -41,7 +42,9 @@ export async function declaration() {
   if (!read || !read.abilities || read.refused) return null;
   const kinds = [...new Set([...ALWAYS_KINDS, ...(read.abilities.kinds || []), ...((post && post.kinds) || [])])];
   const sources = [...new Set([...(read.abilities.sources || []), ...((post && post.sources) || [])])];
-  return { ...read, abilities: { ...read.abilities, kinds, ...(sources.length ? { sources } : {}) } };
+  // `upscale` (Grok's HD upscale) only once a finished post showed the control.
+  const features = [...new Set((post && post.features) || [])];
+  return { ...read, abilities: { ...read.abilities, kinds, ...(sources.length ? { sources } : {}), ...(features.length ? { features } : {}) } };
 }
 
 // The server would not take this reading: poll without it until the page is read again or the settings change.

@@ -22,6 +22,10 @@
     extendOpen: ["Extend video", "Extend", "Extend from Frame", "延长视频", "延長影片", "動画を延長", "동영상 연장", "Extender video", "Prolonger la vidéo", "Video verlängern", "Estender vídeo"],
     extendConfirm: ["Extend", "延长", "延長", "延長する", "연장", "Extender", "Prolonger", "Verlängern", "Estender"],
     extendDuration: ["Extend duration", "延长时长", "延長時間", "延長の長さ", "연장 길이", "Duración de la extensión", "Durée de prolongation", "Verlängerungsdauer", "Duração da extensão"],
+    // HD upscale (unconfirmed on the live page: the reference names only video#hd-video and its
+    // generated_video_hd.mp4 source): a button of its own, or an item in the post's "More options" menu.
+    upscale: ["Upscale video", "Upscale", "Upscale to HD", "HD", "放大视频", "高清放大", "提升画质", "影片高畫質", "アップスケール", "高画質化", "업스케일", "Mejorar video", "Escalar video", "Améliorer la vidéo", "Video hochskalieren", "Hochskalieren", "Melhorar vídeo"],
+    moreOptions: ["More options", "More", "More actions", "Options", "更多选项", "更多", "更多選項", "その他のオプション", "その他", "더보기", "추가 옵션", "Más opciones", "Plus d'options", "Weitere Optionen", "Mehr", "Mais opções"],
     notFound: ["Post not found", "This post is unavailable", "帖子不存在", "找不到帖子", "投稿が見つかりません", "게시물을 찾을 수 없습니다", "Publicación no encontrada", "Publication introuvable", "Beitrag nicht gefunden", "Publicação não encontrada"],
     notifications: ["Notifications", "通知", "알림", "Notificaciones", "Benachrichtigungen", "Notificações"],
     skip: ["Skip", "跳过", "略過", "スキップ", "건너뛰기", "Omitir", "Passer", "Überspringen", "Pular"],
@@ -437,6 +441,75 @@
     return kinds.length ? { kinds, sources: ["grok"] } : null;
   }
 
+  // --- HD upscale ------------------------------------------------------------------------------
+  // Once upscaled, the post's hidden video#hd-video gets a generated_video_hd.mp4 source (reference).
+  const HD_VIDEO = /\/generated_video_hd\.mp4|imagine-public\.x\.ai\/.+_hd\.mp4/;
+
+  function upscaleButton() {
+    return first([
+      ["Upscale button", byLabels((l) => `button[aria-label=${l}]`, LABELS.upscale)],
+      ["button labelled Upscale", () => [...document.querySelectorAll("button")].find((b) => visible(b) && oneOf(LABELS.upscale, norm(b.textContent))) || null],
+    ]);
+  }
+
+  function moreOptionsButton() {
+    return first([
+      ["More options menu", byLabels((l) => `button[aria-label=${l}][aria-haspopup="menu"]`, LABELS.moreOptions)],
+      ["More options button", byLabels((l) => `button[aria-label=${l}]`, LABELS.moreOptions)],
+    ]);
+  }
+
+  const upscaleItem = (menu) =>
+    menuItems(menu).find((item) => oneOf(LABELS.upscale, norm(item.textContent)) || oneOf(LABELS.upscale, item.getAttribute("aria-label") || "")) || null;
+
+  async function closeMenus(menu) {
+    document.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    menu.dispatchEvent(new KeyboardEvent("keydown", { key: "Escape", bubbles: true }));
+    await waitFor(() => !menu.isConnected || !visible(menu), 1000);
+  }
+
+  // The upscale control of this finished video's post: {el, via, menu} (menu: the open menu that holds it), or
+  // null. A menu opened to look and holding no upscale item is closed again.
+  async function findUpscale() {
+    if (!onPostPage() || !postVideo()) return null;
+    const direct = upscaleButton();
+    if (direct.el) return { ...direct, menu: null };
+    const more = moreOptionsButton().el;
+    if (!more) return null;
+    const menu = await openMenu(more);
+    if (!menu) return null;
+    const item = upscaleItem(menu);
+    if (item) return { el: item, via: "Upscale item of the More options menu", menu };
+    await closeMenus(menu);
+    return null;
+  }
+
+  // Whether this post offers the upscale (declared as the `upscale` ability); a menu opened to look is closed.
+  async function canUpscale() {
+    if (hdVideoUrl()) return true; // upscaled already: the control may be gone from this post
+    const found = await findUpscale();
+    if (found && found.menu) await closeMenus(found.menu);
+    return Boolean(found);
+  }
+
+  // The HD video's URL once the post has one (video#hd-video may stay hidden: its source is what counts).
+  function hdVideoUrl() {
+    const video = document.querySelector("video#hd-video");
+    if (!video) return null;
+    return videoUrls(video).find((url) => HD_VIDEO.test(url)) || null;
+  }
+
+  // Press the post's upscale control (a button, or the item of its More options menu).
+  async function startUpscale() {
+    if (hdVideoUrl()) return "already upscaled";
+    const found = await findUpscale();
+    if (!found) {
+      throw new StepError("ui_changed", "upscale control not found (no Upscale button, and no Upscale item in the post's More options menu)");
+    }
+    pick(found.el);
+    return found.via;
+  }
+
   function survey() {
     const box = notices().find((n) => SURVEY.test(n.text)) || null;
     if (!box) return null;
@@ -515,6 +588,7 @@
       row("video presets menu", presetButton(), false, videoOnly),
       row("notifications area", toaster(), false, "not found (appears with the first notification)"),
       row("back button", backButton(), false, onPostPage() ? "not found" : "not found (only on a post page)"),
+      row("upscale control", upscaleButton().el ? upscaleButton() : moreOptionsButton(), false, onPostPage() ? "not found (an Upscale button, or a More options menu)" : "not found (only on a finished video's post)"),
     ];
   }
 
@@ -835,6 +909,9 @@
     postId,
     readAbilities,
     readPostAbilities,
+    canUpscale,
+    startUpscale,
+    hdVideoUrl,
     boxOf,
     postVideo,
     postMissing,

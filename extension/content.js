@@ -7,6 +7,7 @@
   const A = globalThis.GrokAdapter;
   const STABLE_MS = 2500; // a result URL must stay unchanged this long (reference: robust completion test)
   const MIN_SECONDS = 5.5;
+  const UPSCALE_TIMEOUT_MS = 300000; // pressing Upscale must put an HD source on video#hd-video within this
   const START_MS = 15000; // after submitting, something must show that generation started
   const TICK_MS = 250;
 
@@ -236,7 +237,8 @@
       const videoUrl = await watch(current, job, seen, before);
       // The post of this result; the source's own id would tie the new video to the old one.
       const postId = A.postId();
-      send({ type: "job-result", jobId: job.jobId, videoUrl, postId: postId !== job.sourceGrokPostId ? postId : null });
+      const hdUrl = job.upscale ? await upscale(current, job, seen) : null;
+      send({ type: "job-result", jobId: job.jobId, videoUrl, hdUrl, postId: postId !== job.sourceGrokPostId ? postId : null });
       readPostAbilities();
     } catch (error) {
       if (error.code === "aborted") return;
@@ -248,10 +250,33 @@
     }
   }
 
-  // A finished video's post shows what can be made from it (Extend, remix): kept apart by the service worker.
-  function readPostAbilities() {
-    const found = A.readPostAbilities();
-    if (found) send({ type: "abilities", scope: "post", abilities: found });
+  // A finished video's post shows what can be made from it (Extend, remix, the HD upscale): kept apart by the
+  // service worker.
+  async function readPostAbilities() {
+    const found = A.readPostAbilities() || { kinds: [], sources: [] };
+    const upscales = await A.canUpscale().catch(() => false);
+    if (upscales) found.features = ["upscale"];
+    if (found.kinds.length || upscales) send({ type: "abilities", scope: "post", abilities: found });
+  }
+
+  // A job that asked for HD: on its finished post, press Grok's upscale and wait for the HD source on
+  // video#hd-video (docs/hd.md). No control is ui_changed; no HD source in time is timeout.
+  async function upscale(run, job, seen) {
+    send({ type: "job-progress", jobId: job.jobId, phase: "upscaling" });
+    await A.startUpscale();
+    const limit = job.upscaleTimeoutMs || UPSCALE_TIMEOUT_MS;
+    const startedAt = Date.now();
+    for (;;) {
+      checkAborted(run);
+      const failure = A.failure(seen);
+      if (failure) throw new A.StepError(failure.code, failure.message);
+      const url = A.hdVideoUrl();
+      if (url) return url;
+      if (Date.now() - startedAt > limit) {
+        throw new A.StepError("timeout", `No HD video ${Math.round(limit / 1000)} s after pressing Upscale`);
+      }
+      await A.sleep(TICK_MS);
+    }
   }
 
   // Post pages are read only after this extension's own results (readPostAbilities in run), not whatever post a

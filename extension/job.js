@@ -35,6 +35,8 @@ export async function startJob(claim) {
     sourceVideoUrl: claim.source_video_url ?? null,
     sourceGrokPostId: claim.source_grok_post_id ?? null,
     sourceGrokPostUrl: claim.source_grok_post_url ?? null,
+    // Grok's HD upscale after the video: its file goes up as video_hd (docs/hd.md).
+    upscale: Boolean(claim.upscale),
     phase: "opening",
     progress: 0,
     startedAt: Date.now(),
@@ -74,6 +76,8 @@ async function dispatch(current) {
       sourceVideoUrl: current.sourceVideoUrl,
       sourceGrokPostId: current.sourceGrokPostId,
       sourceGrokPostUrl: current.sourceGrokPostUrl,
+      upscale: current.upscale,
+      upscaleTimeoutMs: current.generationTimeoutMs,
       generationTimeoutMs: current.generationTimeoutMs,
       stallTimeoutMs: current.stallTimeoutMs,
     };
@@ -128,15 +132,20 @@ export async function onResult(message) {
   }
 }
 
-async function deliver({ jobId, videoUrl, imageUrls, postId }) {
+async function deliver({ jobId, videoUrl, hdUrl, imageUrls, postId }) {
   const images = Array.isArray(imageUrls) ? imageUrls.filter((url) => typeof url === "string") : null;
   const patch = { phase: "downloading", progress: 100, ...(images ? { imageUrls: images } : { videoUrl }) };
+  if (typeof hdUrl === "string" && hdUrl) patch.hdUrl = hdUrl;
   if (postId !== undefined) patch.postId = typeof postId === "string" && postId ? postId : null;
   let current = await update(jobId, patch);
   if (!current) return;
   let result; // the video's Blob, or the images' [{blob, type}]
   try {
     result = images ? await downloadImages(images.slice(0, current.n)) : await download(videoUrl);
+    if (!images && current.upscale) {
+      if (!current.hdUrl) throw Object.assign(new Error("The job asked for HD but the page gave no HD video"), { code: "no_output" });
+      result = { video: result, hd: await download(current.hdUrl) };
+    }
   } catch (error) {
     await fail(jobId, error.code || "no_output", error.message);
     return;
@@ -190,9 +199,11 @@ export async function supervise() {
   const moving = current.phase === "downloading" || current.phase === "uploading";
   if (moving && transferring !== current.jobId) {
     // Chrome stopped the previous instance of this worker in the middle of the transfer: start it again.
-    return onResult({ jobId: current.jobId, videoUrl: current.videoUrl, imageUrls: current.imageUrls });
+    return onResult({ jobId: current.jobId, videoUrl: current.videoUrl, hdUrl: current.hdUrl, imageUrls: current.imageUrls });
   }
-  const overdue = Date.now() - current.startedAt > current.generationTimeoutMs + PAGE_LOAD_MS + 60000;
+  // A job that asked for HD has the upscale's own wait on top of the generation's.
+  const budget = current.generationTimeoutMs * (current.upscale ? 2 : 1);
+  const overdue = Date.now() - current.startedAt > budget + PAGE_LOAD_MS + 60000;
   if (overdue && !moving) return fail(current.jobId, "timeout", "The Imagine tab stopped answering");
   if (tab && current.phase === "generating") {
     const answer = await ping(tab.id);

@@ -11,6 +11,7 @@ const PHASES = {
   opening: "Opening Imagine tab",
   preparing: "Preparing",
   generating: "Generating video",
+  upscaling: "Upscaling to HD",
   downloading: "Downloading MP4",
   uploading: "Uploading to server",
 };
@@ -23,6 +24,7 @@ const ABILITY_LABELS = [
   ["aspect_ratios", "Aspect ratios"],
   ["resolutions", "Resolutions"],
   ["presets", "Presets"],
+  ["features", "Features"],
 ];
 
 const $ = (id) => document.getElementById(id);

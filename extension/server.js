@@ -82,10 +82,12 @@ export class Server {
     return this.json("/extension/error", { job_id: jobId, claim_token: claimToken, code, error: message });
   }
 
-  // `grokPostId`: the Grok post the video came from, when the page showed one.
-  async complete(jobId, claimToken, video, grokPostId = null) {
+  // `grokPostId`: the Grok post the video came from, when the page showed one; `hd`: the upscaled video of a job
+  // that asked for HD (after job_id, as the server wants it).
+  async complete(jobId, claimToken, video, grokPostId = null, hd = null) {
     const form = this.completion(jobId, claimToken, grokPostId);
     form.append("video", video, `${jobId}.mp4`);
+    if (hd) form.append("video_hd", hd, `${jobId}.hd.mp4`);
     return this.send(form);
   }
 

@@ -72,7 +72,8 @@ export async function upload(current, result) {
     try {
       const link = await server();
       if (Array.isArray(result)) await link.completeImages(current.jobId, current.claimToken, result, current.postId);
-      else await link.complete(current.jobId, current.claimToken, result, current.postId);
+      else if (result instanceof Blob) await link.complete(current.jobId, current.claimToken, result, current.postId);
+      else await link.complete(current.jobId, current.claimToken, result.video, current.postId, result.hd);
       await contact(true);
       return;
     } catch (error) {

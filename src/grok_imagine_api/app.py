@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 
 from . import __version__
-from .api import dashboard, extension, images, jobs, metrics, monitoring, openai, seed, shared, videos
+from .api import dashboard, extension, images, jobs, metrics, monitoring, openai, seed, shared, videos, webhooks
 from .api.auth import Auth, warn_once_listening
 from .api.early_auth import EarlyAuthMiddleware
 from .api.errors import install_error_handlers
@@ -20,6 +20,7 @@ from .api.limits import BodyBudget, BodyLimitMiddleware
 from .api.nul import NulGuardMiddleware
 from .api.openapi import install_openapi
 from .api.signing import UrlSigner, new_secret
+from .chains import Chains
 from .clock import Clock, SystemClock
 from .config import Settings, load_settings
 from .files.backend import storage_for
@@ -32,6 +33,9 @@ from .service import JobService
 from .signals import on_stop_signal
 from .store.base import JobStore, KeyStore
 from .store.factory import build_stores
+from .store.outbox import outbox_for
+from .webhooks.delivery import Webhooks
+from .webhooks.endpoints import Endpoints
 from .worker.sharing import joined, replication
 
 log = logging.getLogger("grok_imagine_api")
@@ -81,17 +85,25 @@ def create_app(
     app_metrics = Metrics(settings.instance_id)
     store, keys = stores or build_stores(settings)
     notifier, worker_table = replication(settings)
+    video_storage = storage or storage_for(settings)
     service = JobService(
         store=store,
         keys=keys,
-        storage=storage or storage_for(settings),
+        storage=video_storage,
         clock=clock or SystemClock(),
         settings=settings,
         metrics=app_metrics,
         notifier=notifier,
     )
+    Chains(service, store, video_storage).install()  # long videos (docs/long-videos.md)
     request_log = RequestLog(settings.log_path)
     gate = Auth(settings)
+    outbox = outbox_for(store)
+    hooks = None
+    if outbox is not None:
+        endpoints = Endpoints.for_settings(settings)
+        hooks = Webhooks(outbox, endpoints, clock=service.clock, settings=settings, metrics=app_metrics)
+        service.on_finished.append(hooks.woken)  # a job of this replica ended: send its events now, not at the poll
 
     @contextlib.asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -108,6 +120,8 @@ def create_app(
             swept = await service.sweep_orphans()
             if swept:
                 log.info("start-up: removed %d orphaned upload or video files", swept)
+            if hooks is not None:
+                opened.push_async_callback(stop_task, asyncio.create_task(hooks.run_forever()))
             if run_maintenance:
                 await run_cleanup(service, request_log)
                 opened.push_async_callback(stop_task, asyncio.create_task(cleanup_forever(service, request_log)))
@@ -128,8 +142,9 @@ def create_app(
     app.state.auth = gate
     app.state.signer = None
     app.state.idempotency = IdempotencyKeys()
+    app.state.webhooks = hooks
     install_error_handlers(app)
-    for module in (seed, openai, shared, videos, images, extension, monitoring, jobs, dashboard, metrics):
+    for module in (seed, openai, shared, videos, images, extension, monitoring, jobs, dashboard, metrics, webhooks):
         app.include_router(module.router)
     install_openapi(app)
     # Routes that stream uploads enforce their own limits.

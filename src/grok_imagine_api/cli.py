@@ -88,6 +88,9 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     )
     gen.add_argument("--resolution", choices=ACCEPTED_RESOLUTIONS)
     gen.add_argument("--mode", "--preset", choices=PRESETS, help="Grok Imagine's preset")
+    gen.add_argument(
+        "--hd", action="store_true", help="also Grok's HD upscale, saved beside the video as <name>.hd.mp4"
+    )
     gen.add_argument("--model", default="grok", help="model name recorded with the job (default: grok)")
     gen.add_argument(
         "-o", "--output", metavar="FILE", help="where to save the MP4 (default: ./<job_id>.mp4; a directory works)"

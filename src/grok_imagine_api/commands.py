@@ -95,6 +95,8 @@ def request_body(args: argparse.Namespace) -> dict[str, Any]:
     body: dict[str, Any] = {"model": args.model, "prompt": args.prompt}
     options = {"aspect_ratio": args.aspect, "resolution": args.resolution, "duration": args.duration, "mode": args.mode}
     body.update({name: value for name, value in options.items() if value is not None})
+    if getattr(args, "hd", False):
+        body["upscale"] = True
     if args.image is not None:
         try:
             body["image"] = image_data_url(Path(args.image))
@@ -376,8 +378,19 @@ def follow(client: Client, job_id: str, progress: Progress, args: argparse.Names
         progress.end()
         say(f"download interrupted; the video stays on the server: {resume_hint(job_id)}")
         return INTERRUPTED
+    hd_url = (job.get("hd") or {}).get("url")
+    if hd_url:  # the job asked for HD: its upscaled file beside the video
+        hd_target = target.with_name(f"{target.stem}.hd.mp4")
+        try:
+            client.download(str(hd_url), hd_target, progress.downloading)
+        except KeyboardInterrupt:
+            progress.end()
+            say(f"download interrupted; the HD video stays on the server: {resume_hint(job_id)}")
+            return INTERRUPTED
     progress.done("saved")
     print(target)
+    if hd_url:
+        print(hd_target)
     return OK
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 MIB = 1024 * 1024
@@ -67,6 +67,15 @@ class Settings(BaseSettings):
     option_matching: Literal["nearest", "strict"] = "nearest"
     no_capable_worker_seconds: float = Field(600, gt=0)
 
+    # Retries (docs/retries.md): attempts a job may have when a worker's attempt fails with a code known to be safe
+    # to retry (a request's `max_attempts` overrides it); extra attempts after a moderation; how long a retried job
+    # waits for another worker than those that failed it; a rate-limited worker's rest when the toast names none.
+    max_attempts: int = Field(3, ge=1, le=20)
+    retry_moderated: int = Field(0, ge=0, le=10)
+    retry_other_worker_seconds: float = Field(60, ge=0)
+    rate_limit_cooldown_seconds: float = Field(60, gt=0)
+    rate_limit_cooldown_max_seconds: float = Field(3600, gt=0)
+
     # Videos in an S3-compatible object store (the `s3` extra) instead of VIDEO_STORAGE_PATH, which then holds
     # only temp files. `stream` serves video_urls through this server; `redirect` answers 307 to a presigned URL.
     video_storage_url: str | None = None
@@ -76,6 +85,12 @@ class Settings(BaseSettings):
     aws_region: str | None = None
     s3_delivery: Literal["stream", "redirect"] = "stream"
     s3_url_ttl_seconds: float = Field(300, gt=0, le=7 * 86400)
+
+    # Webhooks when jobs end (docs/webhooks.md): a server-wide endpoint; API_KEYS_FILE may give a key its own.
+    webhook_url: str | None = None
+    webhook_secret: SecretStr | None = None
+    webhook_timeout_seconds: float = Field(10, gt=0, le=60)
+    webhook_first_retry_seconds: float = Field(15, gt=0, le=30)  # then doubling, for up to 24 h
 
     @field_validator("public_base_url")
     @classmethod
@@ -145,15 +160,50 @@ class Settings(BaseSettings):
     def _blank_is_unset(cls, value: str | None) -> str | None:
         return value or None
 
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook_url(cls, value: str | None) -> str | None:
+        return check_webhook_url(value.strip()) if value and value.strip() else None
+
+    @field_validator("webhook_secret")
+    @classmethod
+    def _blank_secret(cls, value: SecretStr | None) -> SecretStr | None:
+        return value if value is not None and value.get_secret_value().strip() else None
+
+    @model_validator(mode="after")
+    def _webhooks(self) -> Settings:
+        # Here rather than in field validators: their errors would echo the secret.
+        from .webhooks.endpoints import check_endpoint
+
+        secret = self.webhook_secret.get_secret_value().strip() if self.webhook_secret else None
+        check_endpoint(self.webhook_url, secret, self.allow_private_urls, "WEBHOOK_URL", "WEBHOOK_SECRET")
+        for number, (_, options) in enumerate(self.key_file_entries(), start=1):
+            if options:
+                where = f"API_KEYS_FILE key {number}'s "
+                check_endpoint(
+                    options.get("webhook_url"),
+                    options.get("webhook_secret"),
+                    self.allow_private_urls,
+                    where + "webhook_url",
+                    where + "webhook_secret",
+                )
+        return self
+
     def client_keys(self) -> list[str]:
-        """API_KEYS plus the keys in API_KEYS_FILE (one a line; blank lines and # comments ignored)."""
-        keys = list(self.api_keys)
-        if self.api_keys_file is not None:
-            for line in self.api_keys_file.read_text(encoding="utf-8-sig").splitlines():
-                line = line.strip()
-                if line and not line.startswith("#"):
-                    keys.append(line)
-        return keys
+        """API_KEYS plus the keys in API_KEYS_FILE (see key_file_entries)."""
+        return list(self.api_keys) + [key for key, _ in self.key_file_entries()]
+
+    def key_file_entries(self) -> list[tuple[str, dict[str, str]]]:
+        """API_KEYS_FILE's keys, one a line (blank lines and # comments ignored), each with its options: a line
+        `KEY webhook_url=URL webhook_secret=whsec_...` gives that key's jobs a webhook endpoint of their own."""
+        entries: list[tuple[str, dict[str, str]]] = []
+        if self.api_keys_file is None:
+            return entries
+        for line in self.api_keys_file.read_text(encoding="utf-8-sig").splitlines():
+            line = line.strip()
+            if line and not line.startswith("#"):
+                entries.append(key_file_line(line, len(entries) + 1))
+        return entries
 
     @property
     def body_budget_bytes(self) -> int:
@@ -168,6 +218,33 @@ class Settings(BaseSettings):
         self.video_storage_path.mkdir(parents=True, exist_ok=True)
         self.log_path.mkdir(parents=True, exist_ok=True)
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
+
+
+KEY_OPTIONS = ("webhook_url", "webhook_secret")
+
+
+def key_file_line(line: str, number: int) -> tuple[str, dict[str, str]]:
+    """A key, and the `name=value` options after it; a line without any is all key, as it always was."""
+    key, *rest = line.split()
+    if not any("=" in part for part in rest):
+        return line, {}
+    options = {}
+    for part in rest:
+        name, equals, value = part.partition("=")
+        if not equals or name not in KEY_OPTIONS:
+            # Never the line itself: it holds the key.
+            raise ValueError(
+                f"API_KEYS_FILE key {number}: after the key, only {' and '.join(KEY_OPTIONS)} (name=value) may follow"
+            )
+        options[name] = value
+    return key, options
+
+
+def check_webhook_url(url: str) -> str:
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an http:// or https:// URL")
+    return url
 
 
 def parse_s3_url(url: str) -> tuple[str, str]:
@@ -185,6 +262,9 @@ def load_settings() -> Settings:
     except ValidationError as exc:
         lines = ["grok-imagine-api: invalid configuration:"]
         for error in exc.errors():
+            if not error["loc"]:  # a check of several settings together: its message names them
+                lines.append(f"  {error['msg'].removeprefix('Value error, ')}")
+                continue
             name = "_".join(str(part) for part in error["loc"]).upper()
             value = error.get("input")
             lines.append(f"  {name}={value!r}: {error['msg']}")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from .domain.abilities import DEFAULT_ABILITIES, KINDS, SOURCES
+from .domain.abilities import DEFAULT_ABILITIES, FEATURES, KINDS, SOURCES
 
 FLAGS = {
     "kinds": ("--kinds", KINDS, "job kinds to take"),
@@ -14,6 +14,7 @@ FLAGS = {
     "aspect_ratios": ("--aspect-ratios", DEFAULT_ABILITIES.aspect_ratios, "aspect ratios"),
     "resolutions": ("--resolutions", DEFAULT_ABILITIES.resolutions, "resolutions"),
     "presets": ("--presets", DEFAULT_ABILITIES.presets, "presets"),
+    "features": ("--features", FEATURES, "extras: upscale (an HD file beside the video; `none` for no extras)"),
 }
 
 
@@ -29,5 +30,8 @@ def abilities_from(args: argparse.Namespace) -> dict[str, Any]:
     declared: dict[str, Any] = {}
     for name, (_, default, _) in FLAGS.items():
         value = getattr(args, name, None)
+        if name == "features" and value is not None and value.strip().lower() == "none":
+            declared[name] = []
+            continue
         declared[name] = [part.strip() for part in value.split(",") if part.strip()] if value else list(default)
     return declared

@@ -149,13 +149,14 @@ def process_job(client: httpx.Client, job: dict[str, Any], delay: float) -> None
         )
         log.warning("job %s: %s", job_id, exc)
         return
-    reply = client.post(
-        "/extension/complete",
-        data={"job_id": job_id, "claim_token": str(token)},
-        files={"video": (f"{job_id}.mp4", clip, "video/mp4")},
-    )
+    files = [("video", (f"{job_id}.mp4", clip, "video/mp4"))]
+    if job.get("upscale"):
+        # The job asked for HD (docs/hd.md): a demo has no upscale, so its "HD" file is the same clip.
+        files.append(("video_hd", (f"{job_id}.hd.mp4", clip, "video/mp4")))
+    reply = client.post("/extension/complete", data={"job_id": job_id, "claim_token": str(token)}, files=files)
     if reply.status_code == 200:
-        log.info("job %s: uploaded a demo clip (%d bytes)", job_id, len(clip))
+        again = " and the same clip as its HD file" if job.get("upscale") else ""
+        log.info("job %s: uploaded a demo clip (%d bytes)%s", job_id, len(clip), again)
     else:
         log.warning("job %s: upload refused (%s): %s", job_id, reply.status_code, reply.text)
 

@@ -58,6 +58,20 @@ class Metrics:
         self.queue_depth = Gauge(PREFIX + "queue_depth", "Jobs in each state", ["state"], registry=on)
         self.workers_online = Gauge(PREFIX + "workers_online", "Workers in contact now", registry=on)
         self.workers_busy = Gauge(PREFIX + "workers_busy", "Workers online and holding a job", registry=on)
+        self.workers_cooling = Gauge(
+            PREFIX + "workers_cooling_down",
+            "Workers resting after a Grok rate limit (no jobs until it ends)",
+            registry=on,
+        )
+        self.cooldown_remaining = Gauge(
+            PREFIX + "worker_cooldown_remaining_seconds",
+            "Seconds until a rate-limited worker takes jobs again, per worker",
+            ["worker"],
+            registry=on,
+        )
+        self.jobs_retried = Counter(
+            PREFIX + "jobs_retried", "Failed attempts sent back to the queue, by error code", ["code"], registry=on
+        )
         self.request_seconds = Histogram(
             PREFIX + "http_request_duration_seconds",
             "HTTP request latency by method, route template and status class",
@@ -71,8 +85,21 @@ class Metrics:
             ["param"],
             registry=on,
         )
+        self.webhook_deliveries = Counter(
+            PREFIX + "webhook_deliveries",
+            "Webhook deliveries finished: delivered (a 2xx), or failed (given up on)",
+            ["outcome"],
+            registry=on,
+        )
+        self.webhook_retries = Counter(PREFIX + "webhook_retries", "Webhook attempts to be tried again", registry=on)
+        self.webhook_queue = Gauge(
+            PREFIX + "webhook_queue_depth", "Webhook deliveries waiting to be sent (first try or retry)", registry=on
+        )
+        for outcome in ("delivered", "failed"):
+            self.webhook_deliveries.labels(outcome)
         for code in ErrorCode:
             self.jobs_failed.labels(code.value)
+            self.jobs_retried.labels(code.value)
         for param in ("aspect_ratio", "duration", "video"):
             self.output_mismatches.labels(param)
         self._request_series: dict[tuple[str, str, int], Histogram] = {}
@@ -104,6 +131,16 @@ class Metrics:
     def failed(self, job: Job) -> None:
         self.jobs_failed.labels(job.error_code or ErrorCode.WORKER_ERROR.value).inc()
 
+    def retried(self, code: str) -> None:
+        self.jobs_retried.labels(code).inc()
+
+    def webhook_attempt(self, status: str) -> None:
+        """One webhook attempt recorded: the delivery is now `delivered`, `failed` or (retried) `pending`."""
+        if status == "pending":
+            self.webhook_retries.inc()
+        else:
+            self.webhook_deliveries.labels(status).inc()
+
     # -- scrape time ---------------------------------------------------------------------------
 
     def refresh(self, counts: Mapping[JobStatus, int], online: Iterable[WorkerInfo]) -> None:
@@ -112,6 +149,13 @@ class Metrics:
         listed = list(online)
         self.workers_online.set(len(listed))
         self.workers_busy.set(sum(1 for info in listed if info.state == "busy"))
+
+    def refresh_cooling(self, cooling: Mapping[str, float]) -> None:
+        """Workers resting now, with the seconds left of each rest."""
+        self.workers_cooling.set(len(cooling))
+        self.cooldown_remaining.clear()
+        for worker_id, seconds in cooling.items():
+            self.cooldown_remaining.labels(worker_id).set(seconds)
 
     def watch_storage(self, storage: VideoStorage) -> None:
         """Report the video storage's free space and refused writes, read from it at each scrape."""

@@ -7,7 +7,7 @@ import contextlib
 import logging
 import re
 import time
-from collections.abc import AsyncIterator, Callable, Coroutine
+from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
 from dataclasses import dataclass, field, replace
 from typing import Any
 
@@ -21,6 +21,7 @@ from .domain.abilities import (
     waiting_reason,
 )
 from .domain.errors import Conflict, InvalidImage, InvalidRequest, InvalidVideo, NotFound
+from .domain.hd import again, check_hd_upload, hd_adjustments, hd_needs
 from .domain.images import EXTENSIONS, check_image, decode_image, measure_image
 from .domain.jobs import (
     Claim,
@@ -39,6 +40,8 @@ from .domain.jobs import (
 )
 from .domain.options import Adjustment, Asked, from_options, match
 from .domain.output import check_output
+from .domain.retries import RetryPolicy, cooldown_seconds, named_wait, requested_attempts
+from .domain.segments import Outcome
 from .files import media
 from .files.remote import fetch_image, fetch_video
 from .files.storage import Stored, Upload, VideoStorage
@@ -84,6 +87,9 @@ class JobRequest:
     media: Media = Media.VIDEO
     n: int = 1
     notes: list[Adjustment] = field(default_factory=list)  # what the dialect could not honour, said as is
+    max_attempts: int | None = None  # the client's own attempt limit (docs/retries.md)
+    segments: Any = None  # a long video's explicit segments, as the client sent them (docs/long-videos.md)
+    parent_id: str | None = None  # a step of a long video's chain
 
 
 @dataclass(frozen=True)
@@ -133,6 +139,19 @@ class JobService:
         self.elsewhere = 0
         self._activity: ActivitySnapshot | None = None
         self._news = asyncio.Event()  # set, and replaced, at every change: what waiting requests wake on
+        # Long videos (chains.py): whether a create is made as a chain, and what follows a step's events.
+        self.planner: Callable[[JobRequest, list[str], list[WorkerInfo]], Outcome] | None = None
+        self.on_created: list[Callable[[Job], Awaitable[None]]] = []
+        self.on_progress: list[Callable[[Job], Awaitable[None]]] = []
+        # Called, in the background, after a job of this process reaches a terminal state (completed or failed);
+        # not when a failed attempt goes back to the queue (docs/retries.md).
+        self.on_finished: list[Callable[[Job], Awaitable[None]]] = []
+        self.sweeps: list[Callable[[], Awaitable[int]]] = []  # run by the maintenance loop
+        self.retry_policy = RetryPolicy(
+            max_attempts=settings.max_attempts,
+            retry_moderated=settings.retry_moderated,
+            other_worker_seconds=settings.retry_other_worker_seconds,
+        )
 
     @property
     def version(self) -> int:
@@ -203,6 +222,8 @@ class JobService:
 
     async def create(self, request: JobRequest) -> Job:
         text = validate_prompt(request.prompt, max_chars=self.settings.max_prompt_chars)
+        if request.max_attempts is None and "max_attempts" in request.requested:
+            request = replace(request, max_attempts=requested_attempts(request.requested["max_attempts"]))
         image = await self._decode(request.image, request.image_param)
         source = await self._source(request)
         kind = kind_needs(
@@ -210,14 +231,18 @@ class JobService:
             has_image=image is not None,
             grok_source=bool(source and source.grok_post_id),
             media=request.media,
-        )
+        ) + hd_needs(request.asked)
         connected = self.workers.recent(self.clock.now())  # one look at the workers: options and clock agree
+        chained = self.planner(request, kind, connected) if self.planner and request.parent_id is None else None
         options, adjustments = match(
-            request.asked,
+            chained.asked if chained else request.asked,
             capable_of(kind, connected),
             strict=self.settings.option_matching == "strict",
             noun="images" if request.media is Media.IMAGE else "videos",
         )
+        if chained is not None:
+            options, adjustments = chained.apply(options, adjustments)
+        adjustments += hd_adjustments(request.asked, options, strict=self.settings.option_matching == "strict")
         adjustments += request.notes
         # Only now that the request is known to be good: an external source is fetched, checked and kept.
         upload = request.source_upload
@@ -250,9 +275,12 @@ class JobService:
                     requested=request.requested,
                     adjustments=[adjustment.to_dict() for adjustment in adjustments],
                     needs=needs,
-                    unmatched_since=now if unable else None,
+                    unmatched_since=now if unable and not (chained and chained.plan) else None,
                     media=request.media,
                     n=request.n,
+                    max_attempts=request.max_attempts,
+                    parent_id=request.parent_id,
+                    chain=chained.plan.to_chain() if chained and chained.plan else None,
                 )
             )
         except BaseException:
@@ -263,6 +291,10 @@ class JobService:
         self._job_waiting()
         self.metrics.created()
         self._changed()
+        for hook in self.on_created:
+            await hook(job)
+        if job.chain is not None:
+            job = await self._store.get(job.id) or job  # with its first step
         return job
 
     async def _source(self, request: JobRequest) -> Job | None:
@@ -353,6 +385,7 @@ class JobService:
         text: str | None = None,
         cancelled: bool | None = None,
         media: Media | None = None,
+        steps: bool = False,
     ) -> Page:
         if not 1 <= limit <= MAX_LIST_LIMIT:
             raise InvalidRequest(f"limit must be between 1 and {MAX_LIST_LIMIT}", param="limit")
@@ -367,6 +400,7 @@ class JobService:
             text=text.strip() if text else None,
             cancelled=cancelled,
             media=media,
+            steps=steps,
         )
         if len(jobs) > limit:
             jobs = jobs[:limit]
@@ -399,6 +433,7 @@ class JobService:
         await self._storage.delete(job_id)
         self.workers.finished(job.worker_id, job.id, self.clock.now())
         self._changed()
+        await self._finished(job)
         return job
 
     async def cancel(self, job_id: str, *, viewer: str | None = None) -> Job:
@@ -418,6 +453,7 @@ class JobService:
         self.metrics.failed(cancelled)
         await self._storage.delete_source(cancelled.id)
         self._changed()
+        await self._finished(cancelled)
         return cancelled
 
     async def run_again(self, job_id: str, *, viewer: str | None = None) -> Job:
@@ -434,7 +470,7 @@ class JobService:
             JobRequest(
                 prompt=job.prompt,
                 model=job.model,
-                asked=from_options(job.options),
+                asked=again(from_options(job.options), job.wants_hd),
                 image=image,
                 dialect=job.dialect,
                 owner=job.owner,
@@ -443,6 +479,10 @@ class JobService:
                 media=job.media,
                 n=job.n,
                 notes=[Adjustment(**note) for note in job.adjustments if note["param"] not in OPTION_PARAMS],
+                # A long video runs again as the same segments (docs/long-videos.md).
+                segments=[{"prompt": s["prompt"], "seconds": s["seconds"]} for s in job.chain["segments"]]
+                if job.chain
+                else None,
             )
         )
 
@@ -472,6 +512,10 @@ class JobService:
     async def video(self, job: Job) -> Stored | None:
         """Where the job's video is, to serve it; None when it has none (or it went)."""
         return await self._storage.video(job.id) if job.has_video else None
+
+    async def hd_video(self, job: Job) -> Stored | None:
+        """The HD (upscaled) file of a job that has one (docs/hd.md)."""
+        return await self._storage.hd_video(job.id) if job.has_hd else None
 
     async def image(self, job: Job, index: int) -> Stored | None:
         """Where one of the job's images is; None when it has no such image (or it went)."""
@@ -571,6 +615,8 @@ class JobService:
                     self.dispatcher.release(wake)
 
     async def _claim(self, worker_id: str) -> Claim | None:
+        if self.workers.cooling_until(worker_id, self.clock.now()) is not None:
+            return None  # rate-limited by Grok: it rests (docs/retries.md)
         abilities = self.workers.seen(worker_id, self.clock.now()).tokens
         attempt = asyncio.ensure_future(
             self._store.claim(
@@ -623,7 +669,11 @@ class JobService:
     async def progress(self, job_id: str, *, claim_token: str | None, progress: int | None) -> Job:
         """Renew the lease; a job its client cancelled is returned as it is, so the worker can stop."""
         try:
-            return await self.renew_lease(job_id, claim_token=claim_token, progress=progress)
+            job = await self.renew_lease(job_id, claim_token=claim_token, progress=progress)
+            if job.parent_id is not None:
+                for hook in self.on_progress:
+                    await hook(job)
+            return job
         except Conflict as exc:
             if exc.code != "job_cancelled":
                 raise
@@ -633,7 +683,13 @@ class JobService:
             return cancelled
 
     async def complete(
-        self, job_id: str, *, claim_token: str | None, upload: Upload, grok_post_id: str | None = None
+        self,
+        job_id: str,
+        *,
+        claim_token: str | None,
+        upload: Upload,
+        grok_post_id: str | None = None,
+        hd: Upload | None = None,
     ) -> Job:
         """Put the video in place (fsynced file, rename, fsynced directory), then mark the job completed.
 
@@ -641,11 +697,18 @@ class JobService:
         replaces `{job_id}.mp4`, and the file is in place before any reader can see `completed`.
         A file that cannot be read as a video is refused (415 `invalid_video`) and a full disk answers 507: either
         way nothing is kept and the job stays as it was, for the worker to upload again under its lease.
-        A video that is not what the job promised is marked so; under OPTION_MATCHING=strict it fails the job."""
+        A video that is not what the job promised is marked so; under OPTION_MATCHING=strict it fails the job.
+        A job that asked for HD needs `hd`, the upscaled file, checked the same way and put in place (before the
+        video) as `{job_id}.hd.mp4`; any other job refuses one (docs/hd.md)."""
         await asyncio.to_thread(upload.finish)
         produced = await asyncio.to_thread(media.probe, upload.path)
+        hd_produced = None
+        if hd is not None:
+            await asyncio.to_thread(hd.finish)
+            hd_produced = await asyncio.to_thread(media.probe, hd.path)
         async with self._completions.hold(job_id):
             job = await self.check_report(job_id, claim_token)  # a lost lease says so before the video's faults
+            check_hd_upload(job, hd is not None, hd_produced)
             if job.media is Media.IMAGE:
                 await asyncio.to_thread(upload.discard)
                 raise InvalidRequest(
@@ -662,8 +725,17 @@ class JobService:
                 )
             mismatch = check_output(job, produced) or None
             if mismatch and self.settings.option_matching == "strict":
+                if hd is not None:
+                    await asyncio.to_thread(hd.discard)
                 return await self._refuse_output(job, claim_token, upload, produced, mismatch)
-            await self._storage.promote(upload, job_id)
+            if hd is not None:
+                await self._storage.promote_hd(hd, job_id)
+            try:
+                await self._storage.promote(upload, job_id)
+            except BaseException:
+                if hd is not None:
+                    await self._storage.delete_hd(job_id)
+                raise
             try:
                 job = await self._store.complete(
                     job_id,
@@ -673,6 +745,8 @@ class JobService:
                     produced=produced,
                     grok_post_id=grok_post_id,
                     output_mismatch=mismatch,
+                    hd_size=hd.size if hd is not None else None,
+                    hd_produced=hd_produced,
                 )
             except BaseException:
                 # The lease was lost while the file moved (e.g. the stale sweep ran): the file is no one's. Unless
@@ -687,6 +761,7 @@ class JobService:
             log.warning("job %s: the video is not what was promised: %s", job.id, mismatch)
         self._in_background(self._after_completion(job))
         self._changed()
+        await self._finished(job)
         return job
 
     async def complete_images(self, job_id: str, *, claim_token: str | None, images: list[bytes]) -> Job:
@@ -780,6 +855,7 @@ class JobService:
         self.metrics.mismatched(mismatch)
         self._in_background(self._after_completion(failed))
         self._changed()
+        await self._finished(failed)
         return failed
 
     async def _after_completion(self, job: Job) -> None:
@@ -790,13 +866,85 @@ class JobService:
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
-    async def fail(self, job_id: str, *, claim_token: str | None, error: str, code: ErrorCode) -> Job:
-        job = await self._store.fail(job_id, claim_token=claim_token, error=error, code=code, now=self.clock.now())
-        self._worker_failed(job)
+    async def fail(
+        self,
+        job_id: str,
+        *,
+        claim_token: str | None,
+        error: str,
+        code: ErrorCode,
+        retriable: bool = True,
+        retry_after: float | None = None,
+    ) -> Job:
+        """End the worker's attempt. The retry policy sends it back to the queue for another worker, or it fails
+        (docs/retries.md); `retriable` False (a report without a code) always fails it. A rate limit rests the
+        worker: `retry_after` seconds, else what the message names, else exponential from a minute."""
+        now = self.clock.now()
+        job = await self._store.fail(
+            job_id,
+            claim_token=claim_token,
+            error=error,
+            code=code,
+            now=now,
+            retry=(lambda failed: self._retry_until(failed, code, now)) if retriable else None,
+        )
+        worker_id = job.attempt_log[-1]["worker_id"] if job.attempt_log else job.worker_id
+        if code is ErrorCode.RATE_LIMITED:
+            self._rest(worker_id, error, now, retry_after)
+        await self._attempt_ended(job, worker_id, code.value, error, now)
+        return job
+
+    def _retry_until(self, job: Job, code: ErrorCode, now: float) -> float | None:
+        """Until when a failed attempt waits for another worker, if it is retried; None when it fails now: the
+        policy says no, or no other worker that could make it is at work (so it never waits for no one)."""
+        if not self.retry_policy.retries(job, code):
+            return None
+        wanted = frozenset(job.needs)
+        for info in self.workers.online(now):
+            if info.worker_id == job.worker_id or not wanted <= info.tokens:
+                continue
+            if (info.polling or info.current_job_id) and self.workers.cooling_until(info.worker_id, now) is None:
+                return now + self.retry_policy.other_worker_seconds
+        return None
+
+    def _rest(self, worker_id: str | None, message: str, now: float, retry_after: float | None) -> None:
+        named = retry_after if retry_after is not None else named_wait(message)
+        settings = self.settings
+        until = self.workers.rate_limited(
+            worker_id,
+            until=lambda streak: (
+                now
+                + cooldown_seconds(
+                    named=named,
+                    streak=streak,
+                    base=settings.rate_limit_cooldown_seconds,
+                    cap=settings.rate_limit_cooldown_max_seconds,
+                )
+            ),
+            reason=message[:200],
+        )
+        if until is not None:
+            log.warning("worker %s rate-limited: no jobs for it for %.0f s", worker_id, until - now)
+
+    async def _attempt_ended(self, job: Job, worker_id: str | None, code: str, error: str, now: float) -> None:
+        """After a failed attempt: the worker's record, metrics, and what follows a retry or a failure."""
+        self.workers.failed(worker_id, job.id, WorkerError(job.id, code, error, now, owner=job.owner))
+        if job.status is JobStatus.PENDING:
+            self.metrics.retried(code)
+            log.info("job %s: attempt %d failed (%s); back in the queue", job.id, job.attempts, code)
+            self._job_waiting()
+            self._changed()
+            return
         self.metrics.failed(job)
         await self._storage.delete_source(job.id)
         self._changed()
-        return job
+        await self._finished(job)
+
+    async def _finished(self, job: Job) -> None:
+        """Run the on_finished hooks, in the background, for a job that reached a terminal state."""
+        if job.status.terminal:
+            for hook in self.on_finished:
+                self._in_background(_logged(hook, job))
 
     def _worker_failed(self, job: Job) -> None:
         error = WorkerError(
@@ -807,17 +955,18 @@ class JobService:
     # -- maintenance ------------------------------------------------------------------------
 
     async def fail_stale(self) -> list[Job]:
+        """End the attempts whose worker went silent past the lease: retried on another worker at work, or
+        failed (`timeout`)."""
         minutes = self.settings.job_timeout_seconds / 60
+        now = self.clock.now()
+        error = f"Worker stopped responding: no progress report for {minutes:g} minutes"
         jobs = await self._store.fail_stale(
-            now=self.clock.now(),
-            error=f"Worker stopped responding: no progress report for {minutes:g} minutes",
+            now=now, error=error, retry=lambda job: self._retry_until(job, ErrorCode.TIMEOUT, now)
         )
-        self._changed(len(jobs))
         for job in jobs:
-            self._worker_failed(job)
-            self.metrics.failed(job)
-            await self._storage.delete_source(job.id)
-            log.warning("job %s failed: worker %s went silent", job.id, job.worker_id)
+            worker_id = job.attempt_log[-1]["worker_id"] if job.attempt_log else job.worker_id
+            log.warning("job %s: worker %s went silent (%s)", job.id, worker_id, job.status.value)
+            await self._attempt_ended(job, worker_id, ErrorCode.TIMEOUT.value, error, now)
         return jobs
 
     async def fail_unmatched(self) -> list[Job]:
@@ -839,6 +988,7 @@ class JobService:
             self.metrics.failed(job)
             await self._storage.delete_source(job.id)
             log.warning("job %s failed: %s", job.id, job.error)
+            await self._finished(job)
         self._changed(len(failed))
         return failed
 
@@ -871,7 +1021,14 @@ class JobService:
         return removed
 
 
-OPTION_PARAMS = ("size", "aspect_ratio", "resolution", "seconds", "duration", "mode")
+async def _logged(hook: Callable[[Job], Awaitable[None]], job: Job) -> None:
+    try:
+        await hook(job)
+    except Exception:
+        log.exception("after job %s finished: %s failed", job.id, getattr(hook, "__qualname__", hook))
+
+
+OPTION_PARAMS = ("size", "aspect_ratio", "resolution", "seconds", "duration", "mode", "quality")
 
 
 def capable_of(kind: list[str], connected: list[WorkerInfo]) -> list[Abilities]:

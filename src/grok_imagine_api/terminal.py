@@ -272,11 +272,20 @@ def job_fields(job: dict[str, Any], *, now: float) -> list[tuple[str, str]]:
         ("updated", moment(job.get("updated_at"), now)),
         ("worker", str(job.get("worker_id") or "-")),
         ("attempts", str(job.get("attempts") or 0)),
+        *(("attempt", attempt_text(attempt)) for attempt in job.get("attempt_history") or []),
         *output_fields(job),
         *(("mismatch", message) for message in messages(job.get("output_mismatch"))),
         *([("grok post", str(job["grok_post_id"]))] if job.get("grok_post_id") else []),
     ]
     return fields
+
+
+def attempt_text(attempt: dict[str, Any]) -> str:
+    """One ended attempt (docs/retries.md): `2 on grok-b: completed`, `1 on grok-a: retried after rate_limited: …`."""
+    text = f"{attempt.get('attempt')} on {attempt.get('worker_id') or '-'}: {attempt.get('outcome')}"
+    if attempt.get("code"):
+        text += f" ({attempt['code']}: {attempt.get('message') or ''})"
+    return text
 
 
 def fields_text(fields: list[tuple[str, str]]) -> str:

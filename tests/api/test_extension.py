@@ -343,11 +343,15 @@ def test_error_report_fails_the_job_with_its_code(client: httpx.Client) -> None:
         },
     )
     assert reply.status_code == 200
+    # No other worker is at work: nothing to retry on, so it fails now (docs/retries.md); the worker rests.
     assert reply.json() == {
         "job_id": work["job_id"],
         "status": "failed",
         "error": "Rate limit reached",
         "error_code": "rate_limited",
+        "retried": False,
+        "attempts": 1,
+        "cooldown_until": 1750000060.0,
     }
     listed = client.get("/jobs", params={"status": "failed"}).json()["data"][0]
     assert listed["error_code"] == "rate_limited"

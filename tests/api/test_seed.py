@@ -9,7 +9,7 @@ from support import PNG_1PX, ThreadServer, assert_error, claim, create_job, sett
 
 SEED_KEYS = {"id", "object", "created", "model", "status", "video_url", "error"}
 # What every dialect adds: what will be made, what was asked, why it waits, and whether the video kept its promise.
-TRUTH_KEYS = {"options", "requested", "adjustments", "waiting_reason", "output_mismatch"}
+TRUTH_KEYS = {"options", "requested", "adjustments", "waiting_reason", "output_mismatch", "segments", "hd"}
 
 
 @pytest.mark.parametrize("prefix", ["/v1/videos/generations", "/v1/video/generations"])
@@ -99,7 +99,7 @@ def test_image_as_base64_or_data_url_reaches_the_worker(client: httpx.Client, im
         ),
         ({"prompt": "x", "image": "data:image/png,abc"}, "image", None),
         ({"prompt": "x", "aspect_ratio": "21:9"}, "aspect_ratio", "unsupported_aspect_ratio"),
-        ({"prompt": "x", "duration": 16}, "duration", "unsupported_duration"),
+        ({"prompt": "x", "duration": 61}, "duration", "unsupported_duration"),  # up to 60: a long video
         ({"prompt": "x", "resolution": "4k"}, "resolution", "unsupported_resolution"),
         ({"prompt": "x", "mode": "wild"}, "mode", "unsupported_mode"),
         ({"prompt": "x", "model": ""}, "model", None),

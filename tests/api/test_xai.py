@@ -77,7 +77,7 @@ def test_image_as_data_url_object(client: httpx.Client) -> None:
         ({"duration": 0}, "duration"),
         ({"duration": "eight"}, "duration"),
         ({"aspect_ratio": "21:9"}, "aspect_ratio"),
-        ({"resolution": "1080p"}, "resolution"),
+        ({"resolution": "1440p"}, "resolution"),  # 1080p asks for the HD upscale (docs/hd.md)
         ({"size": "13x7"}, "size"),
         ({"image": {"url": "ftp://example.org/a.png"}}, "image.url"),
         ({"image": {"url": "http://127.0.0.1:9/a.png"}}, "image.url"),

@@ -595,3 +595,24 @@ def test_generate_rides_out_a_server_restart(tmp_path: Path) -> None:
     assert (code, out) == (0, "cat.mp4\n"), client.stderr
     assert "the server is back" in client.stderr
     assert (tmp_path / "cat.mp4").read_bytes() == DEMO_MP4
+
+
+def test_status_lists_every_attempt(idle: ProcessServer, tmp_path: Path) -> None:
+    job_id = create(idle, unique("a cat tried twice"))
+    with httpx.Client(base_url=idle.url, timeout=10) as http:
+        first = http.get("/extension/poll", params={"client_id": "grok-a"}).json()
+        assert first["job_id"] == job_id
+        create(idle, unique("keeps b at work"))
+        held = http.get("/extension/poll", params={"client_id": "grok-b"}).json()
+        toast = "Rate limit reached. Upgrade to unlock more"
+        report = {"job_id": job_id, "code": "rate_limited", "error": toast, "claim_token": first["claim_token"]}
+        assert http.post("/extension/error", json=report).json()["retried"] is True
+        assert upload(http, held["job_id"], token=held["claim_token"]).status_code == 200
+        second = http.get("/extension/poll", params={"client_id": "grok-b"}).json()
+        assert upload(http, second["job_id"], token=second["claim_token"]).status_code == 200
+
+    result = cli("status", job_id, "--server", idle.url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert fields_of(result.stdout)["attempts"] == "2"
+    attempts = [line.split(":", 1)[1].strip() for line in result.stdout.splitlines() if line.startswith("attempt:")]
+    assert attempts == [f"1 on grok-a: retried (rate_limited: {toast})", "2 on grok-b: completed"]

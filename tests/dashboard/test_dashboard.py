@@ -380,10 +380,10 @@ def test_the_workers_page_shows_what_each_worker_can_make(tab: Tab, api: httpx.C
     expect(page.locator('[data-worker="old"] .abilities')).to_have_text("not declared (plain generation only)")
     able = page.locator('[data-worker="able"] .abilities')
     expect(able.locator("dd")).to_have_text(
-        ["text_to_video, extend", "upload", "6 s, 10 s", "16:9, 9:16", "720p", "normal, fun"]
+        ["text_to_video, extend", "upload", "6 s, 10 s", "16:9, 9:16", "720p", "normal, fun", "none"]
     )
     expect(able.locator("dt")).to_have_text(
-        ["Kinds", "Sources", "Durations", "Aspect ratios", "Resolutions", "Presets"]
+        ["Kinds", "Sources", "Durations", "Aspect ratios", "Resolutions", "Presets", "Features"]
     )
     tab.shot("workers-abilities")
 

@@ -106,6 +106,11 @@ def same_instance(service_worker: Worker) -> bool:
 
 def launch(profile: Path, imagine: Imagine) -> tuple[Any, BrowserContext]:
     playwright = sync_playwright().start()
+    return playwright, launch_in(playwright, profile, imagine)
+
+
+def launch_in(playwright: Any, profile: Path, imagine: Imagine) -> BrowserContext:
+    """One more Chromium with the extension, on a running Playwright (several workers in one test)."""
     context = playwright.chromium.launch_persistent_context(
         str(profile),
         executable_path=CHROMIUM,
@@ -123,7 +128,7 @@ def launch(profile: Path, imagine: Imagine) -> tuple[Any, BrowserContext]:
         ],
     )
     imagine.install(context)
-    return playwright, context
+    return context
 
 
 def service_worker(context: BrowserContext) -> Worker:
@@ -162,7 +167,9 @@ def keep_screenshots(context: BrowserContext, test_name: str) -> None:
 
 @pytest.fixture
 def server(tmp_path: Path) -> Iterator[ProcessServer]:
-    with process_server(tmp_path, env={"WORKER_TOKEN": WORKER_TOKEN}) as srv:
+    # A rate-limited worker rests a second, not a minute: tests go on to their next job (docs/retries.md).
+    env = {"WORKER_TOKEN": WORKER_TOKEN, "RATE_LIMIT_COOLDOWN_SECONDS": "1"}
+    with process_server(tmp_path, env=env) as srv:
         yield srv
 
 

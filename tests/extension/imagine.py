@@ -49,6 +49,40 @@ def generated_mp4(variant: int = 0) -> bytes:
 
 
 @functools.cache
+def clip_mp4(seconds: int, variant: int = 0) -> bytes:
+    """A real H.264 MP4 of `seconds` at 2 frames a second (small and quick to make), for long videos."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=2)
+        stream.width, stream.height, stream.pix_fmt = 64, 48, "yuv420p"
+        stream.time_base = Fraction(1, 2)
+        for i in range(seconds * 2):
+            frame = av.VideoFrame(64, 48, "rgb24")
+            frame.planes[0].update(bytes([(i * 9 + variant * 97) % 256, (40 + variant * 53) % 256, 90]) * (64 * 48))
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+@functools.cache
+def generated_hd_mp4(variant: int = 0) -> bytes:
+    """The fixture's HD upscale of a generated video: a distinct MP4 at twice the frame size."""
+    out = io.BytesIO()
+    with av.open(out, "w", format="mp4") as container:
+        stream = container.add_stream("libx264", rate=12)
+        stream.width, stream.height, stream.pix_fmt = 128, 96, "yuv420p"
+        stream.time_base = Fraction(1, 12)
+        for i in range(72):
+            frame = av.VideoFrame(128, 96, "rgb24")
+            frame.planes[0].update(bytes([(i * 5 + variant * 31) % 256, 30 + variant, 250 - i]) * (128 * 96))
+            frame.pts = i
+            container.mux(stream.encode(frame))
+        container.mux(stream.encode(None))
+    return out.getvalue()
+
+
+@functools.cache
 def generated_jpeg(image_id: str, aspect_ratio: str = "2:3") -> bytes:
     """A generated image: a real JPEG of the aspect ratio it was made in, its colours drawn from its id, so
     every image has bytes of its own."""
@@ -84,6 +118,10 @@ class Imagine:
     image_fetches: list[str] = field(default_factory=list)  # downloads of generated images, not the page's own
     image_aspects: dict[str, str] = field(default_factory=dict)  # image id -> the aspect ratio it was made in
     images_per_submit: int = 4
+    # Long videos (docs/long-videos.md): serve each generated video at its real length, as Grok's post has it (an
+    # extension's video holds its source's seconds and the added ones), instead of the fixed 6-second clip.
+    real_lengths: bool = False
+    video_seconds: dict[str, int] = field(default_factory=dict)  # video id -> its length
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def install(self, context: BrowserContext) -> None:
@@ -127,6 +165,7 @@ class Imagine:
                     self.derived_videos[video_id] = len(self.derived_videos) + 1
                 for url in submission.get("images") or []:
                     self.image_aspects[image_id(url)] = submission["aspect_ratio"]
+                self._record_length(submission)
             route.fulfill(status=200, json={"ok": True})
         elif path == "/imagine" or path.startswith("/imagine/"):
             with self.lock:
@@ -141,14 +180,21 @@ class Imagine:
         url = route.request.url
         if GALLERY_VIDEO in url:
             route.fulfill(status=200, body=DEMO_MP4, content_type="video/mp4")
+        elif "/generated/" in url and "generated_video_hd.mp4" in url:
+            if route.request.resource_type != "media":
+                with self.lock:
+                    self.video_fetches.append(url)
+            video_id = url.split("/generated/")[1].split("/")[0]
+            route.fulfill(
+                status=200, body=generated_hd_mp4(self.derived_videos.get(video_id, 0)), content_type="video/mp4"
+            )
         elif "/generated/" in url and "generated_video" in url:
             if route.request.resource_type != "media":  # the page playing a video is not a download
                 with self.lock:
                     self.video_fetches.append(url)
             video_id = url.split("/generated/")[1].split("/")[0]
-            route.fulfill(
-                status=200, body=generated_mp4(self.derived_videos.get(video_id, 0)), content_type="video/mp4"
-            )
+            body = self._real_clip(video_id) or generated_mp4(self.derived_videos.get(video_id, 0))
+            route.fulfill(status=200, body=body, content_type="video/mp4")
         elif "/generated/" in url and url.split("?")[0].endswith("/image.jpg"):
             if route.request.resource_type != "image":  # the page showing an image is not a download
                 with self.lock:
@@ -158,6 +204,25 @@ class Imagine:
             route.fulfill(status=200, body=PNG_1PX, content_type="image/png")
         else:
             route.fulfill(status=404, body="")
+
+    # -- long videos: real lengths -----------------------------------------------------------
+
+    def _record_length(self, submission: dict[str, Any]) -> None:
+        """The length of the video a submit makes: the chosen duration, or for an extension its source's length
+        plus the added seconds (Grok's Extend hands back the whole video)."""
+        post = submission.get("post")
+        if not post or submission.get("mode") != "video":
+            return
+        if submission.get("kind") == "extend":
+            source = self.video_seconds.get(submission.get("source_post") or "", 6)
+            self.video_seconds[post] = source + int(str(submission.get("extend_seconds") or "6s").rstrip("s"))
+        else:
+            self.video_seconds[post] = int(str(submission.get("duration") or "6s").rstrip("s"))
+
+    def _real_clip(self, video_id: str) -> bytes | None:
+        with self.lock:
+            seconds = self.video_seconds.get(video_id) if self.real_lengths else None
+        return clip_mp4(seconds, self.derived_videos.get(video_id, 0)) if seconds else None
 
     def image_bytes(self, url: str) -> bytes:
         """What the asset host serves for a generated image's URL."""

@@ -69,3 +69,27 @@ def test_a_worker_only_the_other_replicas_saw_is_forgotten_like_any_other() -> N
     here.share(there.own())
     assert [info.worker_id for info in here.listed(1000 + SEEN)] == ["w"]
     assert here.listed(1000 + SEEN + IDLE + 1) == []
+
+
+def test_a_rest_set_on_one_replica_holds_on_another() -> None:
+    here, there = registry(), registry()
+    there.seen("w", 1000)
+    assert there.rate_limited("w", until=lambda streak: 1000 + 60 * streak, reason="Limit reached") == 1060
+    assert there.cooling_until("w", 1000) == 1060
+    here.share(there.own())
+    here.seen("w", 1010)  # the worker's next poll arrives here
+    assert here.cooling_until("w", 1010) == 1060
+    assert here.cooling_until("w", 1060) is None
+    [shown] = here.listed(1010)
+    assert (shown.cooldown_until, shown.cooldown_reason, shown.rate_limit_streak) == (1060, "Limit reached", 1)
+    assert [info.worker_id for info in here.cooling(1010)] == ["w"]
+    # The next rate limit, wherever it lands, counts on from the streak.
+    assert here.rate_limited("w", until=lambda streak: 1010 + 60 * streak, reason="again") == 1130
+
+
+def test_a_completion_ends_the_streak() -> None:
+    workers = registry()
+    workers.claimed("w", "job_1", 1000)
+    workers.rate_limited("w", until=lambda streak: 1000 + streak, reason="r")
+    workers.completed("w", "job_1", 1001)
+    assert workers.rate_limited("w", until=lambda streak: 2000 + streak, reason="r") == 2001

@@ -44,13 +44,15 @@ def base_url(request: Request) -> str:
     return f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}".rstrip("/")
 
 
-def video_url(request: Request, job_id: str) -> str:
-    """The public link to a job's video; signed, with an expiry, when clients need API keys."""
+def video_url(request: Request, job_id: str, *, hd: bool = False) -> str:
+    """The public link to a job's video (`hd`: its HD file, docs/hd.md); signed, with an expiry, when clients need
+    API keys."""
     url = f"{base_url(request)}/videos/{job_id}.mp4"
+    query = ["variant=hd"] if hd else []
     signer: UrlSigner | None = request.app.state.signer
     if signer is not None:
-        url += "?" + signer.query(job_id, service(request).clock.now())
-    return url
+        query.append(signer.query(job_id, service(request).clock.now()))
+    return url + ("?" + "&".join(query) if query else "")
 
 
 def image_url(request: Request, job_id: str, index: int, ext: str) -> str:

@@ -71,6 +71,7 @@ def claim_body(request: Request, claim: Claim) -> dict[str, Any]:
         "n": job.n,
         "source_job_id": job.source_job_id,
         "source_video_url": source_video_url(request, job),
+        "upscale": job.wants_hd,  # upload Grok's HD upscale too, as the file part video_hd (docs/hd.md)
         "source_grok_post_id": claim.source_grok_post_id,
         "source_grok_post_url": GROK_POST_URL.format(claim.source_grok_post_id) if claim.source_grok_post_id else None,
     }
@@ -166,6 +167,7 @@ async def poll(
     aspect_ratios: str | None = Query(None, description="e.g. 16:9,9:16,1:1", **listing("aspect_ratios")),
     resolutions: str | None = Query(None, description="480p,720p", **listing("resolutions")),
     presets: str | None = Query(None, description="normal,fun,spicy,custom", **listing("presets")),
+    features: str | None = Query(None, description="upscale (Grok's HD upscale)", **listing("features")),
 ) -> Response | dict[str, Any]:
     abilities = declared(
         {
@@ -175,6 +177,7 @@ async def poll(
             "aspect_ratios": aspect_ratios,
             "resolutions": resolutions,
             "presets": presets,
+            "features": features,
         }
     )
     return await claim_for(request, client_id, version, mode, wait, abilities)
@@ -325,7 +328,8 @@ async def complete(request: Request) -> dict[str, Any]:
     svc = service(request)
     limit = svc.settings.max_upload_bytes
     declared = request.headers.get("content-length")
-    if declared is not None and declared.isdigit() and int(declared) > limit + MAX_FORM_OVERHEAD:
+    # Two videos at most: the video and, for a job that asked for HD, `video_hd` (each within the limit).
+    if declared is not None and declared.isdigit() and int(declared) > 2 * limit + MAX_FORM_OVERHEAD:
         raise PayloadTooLarge(
             f"Upload is larger than the limit of {limit} bytes (MAX_UPLOAD_BYTES)",
             param="video",
@@ -337,6 +341,7 @@ async def complete(request: Request) -> dict[str, Any]:
         max_bytes=limit,
         open_upload=svc.begin_upload,
         max_image_bytes=svc.settings.max_image_bytes,
+        hd_field="video_hd",
     )
     form.job_id_in_query = bool(request.query_params.get("job_id"))
     checked: str | None = None
@@ -357,7 +362,11 @@ async def complete(request: Request) -> dict[str, Any]:
             await svc.renew_lease(job_id, claim_token=token)
             checked = job_id
             last_touch = time.monotonic()
-        if checked and form.upload is not None and time.monotonic() - last_touch > UPLOAD_TOUCH_SECONDS:
+        if (
+            checked
+            and (form.upload or form.hd_upload) is not None
+            and time.monotonic() - last_touch > UPLOAD_TOUCH_SECONDS
+        ):
             await svc.renew_lease(checked, claim_token=token)
             last_touch = time.monotonic()
 
@@ -371,13 +380,13 @@ async def complete(request: Request) -> dict[str, Any]:
             raise InvalidRequest("Missing form field 'job_id'", param="job_id", code="missing_parameter")
         log_info(request, job_id=job_id)
         if form.images:
-            if form.upload is not None:
+            if form.upload is not None or form.hd_upload is not None:
                 raise InvalidRequest("Send a video or images, not both", param="image", code="invalid_upload")
             return await complete_images(request, job_id, token, [bytes(image) for image in form.images])
         if form.upload is None:
             raise InvalidRequest("Missing file part 'video' (or 'image')", param="video", code="missing_parameter")
         post = grok_post_id(form.fields.get("grok_post_id") or request.query_params.get("grok_post_id"))
-        job = await svc.complete(job_id, claim_token=token, upload=form.upload, grok_post_id=post)
+        job = await svc.complete(job_id, claim_token=token, upload=form.upload, grok_post_id=post, hd=form.hd_upload)
     except BaseException:
         form.discard()
         raise
@@ -394,6 +403,8 @@ async def complete(request: Request) -> dict[str, Any]:
         "video_url": video_url(request, job.id) if job.has_video else None,
         "video_size": job.video_size,
     }
+    if job.has_hd:
+        answer.update(video_hd_url=video_url(request, job.id, hd=True), video_hd_size=job.hd_size)
     if job.output_mismatch:  # the video is not what was promised: said to the worker too
         answer.update(error_code=job.error_code, output_mismatch=job.output_mismatch)
     return answer
@@ -443,6 +454,12 @@ class ErrorReport(BaseModel):
         None, max_length=100, description=f"One of: {WORKER_ERROR_CODES}; others count as worker_error"
     )
     claim_token: str | None = Field(None, max_length=200)
+    retry_after_seconds: float | None = Field(
+        None,
+        ge=0,
+        le=86400,
+        description="With code rate_limited: how long Grok said to wait, if the worker read it (docs/retries.md)",
+    )
 
     def message(self) -> str:
         # A failure report is never refused for its wording: losing the reason would be worse.
@@ -471,13 +488,31 @@ MAX_ERROR_CHARS = 4000
 async def report_error(request: Request) -> dict[str, Any]:
     body = await read_json(request, ErrorReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
-    job = await service(request).fail(
-        body.job_id, claim_token=body.claim_token, error=body.message(), code=body.error_code()
+    svc = service(request)
+    # A report without a code (the founding document's form) fails the job: whether a retry is safe is unknown.
+    job = await svc.fail(
+        body.job_id,
+        claim_token=body.claim_token,
+        error=body.message(),
+        code=body.error_code(),
+        retriable=body.code is not None,
+        retry_after=body.retry_after_seconds,
     )
+    retried = job.status is JobStatus.PENDING
     log_info(
         request,
         status=job.status.value,
         error_code=job.error_code,
+        retried=retried,
         job_duration=round((job.completed_at or job.updated_at) - job.created_at, 3),
     )
-    return {"job_id": job.id, "status": job.status.value, "error": job.error, "error_code": job.error_code}
+    worker = job.attempt_log[-1]["worker_id"] if job.attempt_log else None
+    return {
+        "job_id": job.id,
+        "status": job.status.value,
+        "error": job.error,
+        "error_code": job.error_code,
+        "retried": retried,
+        "attempts": job.attempts,
+        "cooldown_until": svc.workers.cooling_until(worker, svc.clock.now()) if worker else None,
+    }

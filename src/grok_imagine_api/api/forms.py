@@ -3,6 +3,7 @@ dialect shares (prompt, model, nested `name[key]` fields) and the record of what
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -12,12 +13,13 @@ from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from ..domain.errors import InvalidRequest
+from ..domain.hd import hd_fields, with_hd
 from ..domain.options import GENERATION_SECONDS, Asked, asked_options
 from .common import parse_json_object, read_body, read_json_object, service
 from .nul import refuse_nul
 
 MAX_FILE_PARTS = 12  # an image edit's sources (and a mask)
-OPTION_FIELDS = ("seconds", "size", "aspect_ratio", "resolution", "duration", "mode")
+OPTION_FIELDS = ("seconds", "size", "aspect_ratio", "resolution", "duration", "mode", "quality", "upscale")
 
 
 async def read_fields(request: Request) -> tuple[dict[str, Any], dict[str, bytes]]:
@@ -95,17 +97,34 @@ def nested(fields: dict[str, Any], name: str, key: str) -> Any:
 
 def requested(fields: dict[str, Any]) -> dict[str, Any]:
     """What the client asked for, kept on the job as it was sent."""
-    return {name: fields[name] for name in ("model", *OPTION_FIELDS) if fields.get(name) not in (None, "")}
+    kept = ("model", *OPTION_FIELDS, "max_attempts")
+    return {name: fields[name] for name in kept if fields.get(name) not in (None, "")}
 
 
 def asked_from(fields: dict[str, Any], duration_range: range = GENERATION_SECONDS) -> Asked:
-    """Every dialect's option fields, as they arrived (OpenAI's `seconds` and `size`, xAI's `duration`, ...)."""
-    return asked_options(
+    """Every dialect's option fields, as they arrived (OpenAI's `seconds` and `size`, xAI's `duration`, ...),
+    and HD (`quality`, `upscale`, `resolution` 1080p)."""
+    resolution, hd = hd_fields(
+        resolution=fields.get("resolution"), quality=fields.get("quality"), upscale=fields.get("upscale")
+    )
+    asked = asked_options(
         size=fields.get("size"),
         aspect_ratio=fields.get("aspect_ratio"),
-        resolution=fields.get("resolution"),
+        resolution=resolution,
         duration=fields.get("duration"),
         duration_range=duration_range,
         seconds=fields.get("seconds"),
         mode=fields.get("mode"),
     )
+    return with_hd(asked, hd)
+
+
+def segments_of(fields: dict[str, Any]) -> Any:
+    """A long video's `segments` (docs/long-videos.md): a JSON list, or in a form a field holding one."""
+    value = fields.get("segments")
+    if isinstance(value, str):
+        try:
+            return json.loads(value)
+        except ValueError:
+            raise InvalidRequest("segments must be a JSON list of {prompt, seconds}", param="segments") from None
+    return value

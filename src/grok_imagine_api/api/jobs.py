@@ -33,6 +33,8 @@ def job_detail(request: Request, job: Job) -> dict[str, Any]:
         "lease_expires_at": job.lease_expires_at,
         "worker_id": job.worker_id,
         "attempts": job.attempts,
+        "max_attempts": service(request).retry_policy.limit(job),
+        "attempt_history": job.attempt_log,
         "dialect": job.dialect.value,
         "kind": job.kind.value,
         "source_job_id": job.source_job_id,
@@ -47,6 +49,7 @@ def job_detail(request: Request, job: Job) -> dict[str, Any]:
         "media": job.media.value,
         "n": job.n,
         "images": image_list(request, job),
+        "parent_id": job.parent_id,
     }
 
 
@@ -70,6 +73,7 @@ async def list_jobs(
     media: str | None = Query(
         None, description="video or image; empty for both", json_schema_extra={"enum": ["", "video", "image"]}
     ),
+    steps: bool = Query(False, description="true: the steps of long videos too (docs/long-videos.md)"),
 ) -> dict[str, Any]:
     # Cancelled jobs are failed ones (code `cancelled`) to the API, but a state of their own in a listing.
     cancelled = {"cancelled": True, "failed": False}.get(status or "")
@@ -88,6 +92,7 @@ async def list_jobs(
         text=q or None,
         cancelled=cancelled,
         media=Media(media) if media else None,
+        steps=steps,
     )
     return {
         "object": "list",

@@ -23,5 +23,9 @@ async def metrics(request: Request, viewer: Viewer) -> Response:
     svc = service(request)
     collected: Metrics = request.app.state.metrics
     # Gauges of the present are read now, at scrape time; counters and histograms were kept up as things happened.
-    collected.refresh(await svc.counts(), svc.workers.online(svc.clock.now()))
+    now = svc.clock.now()
+    collected.refresh(await svc.counts(), svc.workers.online(now))
+    collected.refresh_cooling({info.worker_id: (info.cooldown_until or now) - now for info in svc.workers.cooling(now)})
+    if request.app.state.webhooks is not None:
+        collected.webhook_queue.set(await request.app.state.webhooks.queue_depth())
     return Response(collected.exposition(), media_type=CONTENT_TYPE_LATEST)

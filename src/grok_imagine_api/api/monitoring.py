@@ -179,6 +179,9 @@ def worker_view(
         # None: the worker never declared (the founding document's protocol): plain generation only.
         "abilities": info.abilities.to_dict() if info.abilities else None,
         "recent_errors": [error_view(error, viewer) for error in info.errors],
+        # Rate-limited by Grok: no job until then (docs/retries.md).
+        "cooldown_until": info.cooldown_until if info.cooldown_until and info.cooldown_until > now else None,
+        "cooldown_reason": info.cooldown_reason if info.cooldown_until and info.cooldown_until > now else None,
     }
 
 

@@ -30,7 +30,8 @@ def multipart_boundary(content_type: str | None) -> bytes:
 
 
 class VideoForm:
-    """Collects text fields and streams the part named `file_field` into an Upload."""
+    """Collects text fields and streams the part named `file_field` into an Upload (and `hd_field`, the upscaled
+    video of a job that asked for HD, into another: docs/hd.md)."""
 
     def __init__(
         self,
@@ -40,8 +41,13 @@ class VideoForm:
         max_bytes: int,
         open_upload: Callable[[], Upload],
         max_image_bytes: int | None = None,
+        hd_field: str | None = None,
     ):
         self.file_field = file_field
+        self.hd_field = hd_field
+        self.hd_upload: Upload | None = None
+        self._current: Upload | None = None  # the file part being streamed
+        self._current_field = file_field
         self.max_bytes = max_bytes
         self.max_image_bytes = max_image_bytes  # None: image parts are ignored like any other
         self.images: list[bytearray] = []
@@ -92,6 +98,8 @@ class VideoForm:
     def discard(self) -> None:
         if self.upload is not None:
             self.upload.discard()
+        if self.hd_upload is not None:
+            self.hd_upload.discard()
 
     # -- parser callbacks -------------------------------------------------------------------
 
@@ -122,6 +130,19 @@ class VideoForm:
             filename = options.get(b"filename")
             self.filename = filename.decode("utf-8", "replace") if filename else None
             self.upload = self.open_upload()
+            self._current, self._current_field = self.upload, self.file_field
+            self._target = "file"
+        elif self.hd_field is not None and self._name == self.hd_field:
+            if self.hd_upload is not None:
+                raise InvalidRequest(f"More than one '{self.hd_field}' part", param=self.hd_field)
+            if not (self.fields.get("job_id") or self.job_id_in_query):
+                raise InvalidRequest(
+                    f"Send job_id (and claim_token) before '{self.hd_field}', or in the query string",
+                    param="job_id",
+                    code="missing_parameter",
+                )
+            self.hd_upload = self.open_upload()
+            self._current, self._current_field = self.hd_upload, self.hd_field
             self._target = "file"
         elif self.max_image_bytes is not None and self._name in IMAGE_FIELDS:
             if not self.images and not (self.fields.get("job_id") or self.job_id_in_query):
@@ -153,12 +174,12 @@ class VideoForm:
                 )
             image += data[start:end]
         elif self._target == "file":
-            upload = self.upload
+            upload = self._current
             assert upload is not None
             if upload.size + (end - start) > self.max_bytes:
                 raise PayloadTooLarge(
                     f"Video is larger than the limit of {self.max_bytes} bytes (MAX_UPLOAD_BYTES)",
-                    param=self.file_field,
+                    param=self._current_field,
                     code="video_too_large",
                 )
             had = upload.size
@@ -166,7 +187,7 @@ class VideoForm:
             if had < HEAD_CHECK_BYTES <= upload.size and not is_iso_bmff(upload.head()):
                 raise UnsupportedMediaType(
                     "Video must be an MP4 (ISO-BMFF, starting with an 'ftyp' box)",
-                    param=self.file_field,
+                    param=self._current_field,
                     code="not_mp4",
                 )
         else:
@@ -180,12 +201,12 @@ class VideoForm:
     def _part_end(self) -> None:
         if self._target == "field" and self._name is not None:
             self.fields[self._name] = self._value.decode("utf-8", "replace")
-        elif self._target == "file" and self.upload is not None and self.upload.size < HEAD_CHECK_BYTES:
-            if self.upload.size == 0:
-                raise InvalidRequest("Video is empty", param=self.file_field, code="empty_video")
+        elif self._target == "file" and self._current is not None and self._current.size < HEAD_CHECK_BYTES:
+            if self._current.size == 0:
+                raise InvalidRequest("Video is empty", param=self._current_field, code="empty_video")
             raise UnsupportedMediaType(
                 "Video must be an MP4 (ISO-BMFF, starting with an 'ftyp' box)",
-                param=self.file_field,
+                param=self._current_field,
                 code="not_mp4",
             )
         self._target = None

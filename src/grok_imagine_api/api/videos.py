@@ -6,10 +6,10 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Query, Request, Response
 from starlette.responses import FileResponse, RedirectResponse
 
-from ..domain.errors import APIError, Gone, NotFound
+from ..domain.errors import APIError, Gone, InvalidRequest, NotFound
 from ..domain.jobs import Job, JobStatus, Media
 from ..files.storage import Stored
 from .auth import Forbidden, auth
@@ -71,7 +71,12 @@ async def serve_stored(request: Request, stored: Stored, media_type: str, *, red
     return await serve_object(request, stored, media_type)
 
 
-async def serve_video(request: Request, job: Job) -> Response:
+async def serve_video(request: Request, job: Job, *, variant: str = "video") -> Response:
+    """The job's video, or (`variant` "hd") its HD file: 404 `hd_not_available` for a job without one."""
+    if variant == "hd":
+        return await serve_hd(request, job)
+    if variant != "video":
+        raise InvalidRequest(f"Unknown variant {variant!r}; use video or hd", param="variant")
     svc = service(request)
     stored = await svc.video(job)
     if stored is None:
@@ -83,6 +88,29 @@ async def serve_video(request: Request, job: Job) -> Response:
     try:
         return await serve_stored(request, stored, "video/mp4")
     except FileNotFoundError:  # expired or deleted between the lookup and now
+        raise video_unavailable(await svc.get(job.id)) from None
+
+
+async def serve_hd(request: Request, job: Job) -> Response:
+    if not job.has_video:
+        raise video_unavailable(job)
+    if not job.has_hd:
+        return error_response(
+            404,
+            f"Job {job.id} has no HD video: "
+            + ("it did not ask for one (upscale)" if not job.wants_hd else "its worker did not upload one"),
+            param="variant",
+            code="hd_not_available",
+        )
+    svc = service(request)
+    stored = await svc.hd_video(job)
+    if stored is None:
+        return error_response(
+            404, f"The HD video file of job {job.id} is missing from storage", param="job_id", code="video_missing"
+        )
+    try:
+        return await serve_stored(request, stored, "video/mp4")
+    except FileNotFoundError:
         raise video_unavailable(await svc.get(job.id)) from None
 
 
@@ -117,10 +145,16 @@ async def allowed_link(request: Request, job_id: str) -> Job:
     return job
 
 
-async def download_video(request: Request, job_id: str) -> Response:
+async def download_video(
+    request: Request,
+    job_id: str,
+    variant: str = Query(
+        "video", description="hd: the HD file of a job that asked for HD", json_schema_extra={"enum": ["video", "hd"]}
+    ),
+) -> Response:
     log_info(request, job_id=job_id)
     job = await allowed_link(request, job_id)
-    return await serve_video(request, job)
+    return await serve_video(request, job, variant=variant)
 
 
 router.add_api_route(

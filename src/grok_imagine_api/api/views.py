@@ -9,7 +9,7 @@ from fastapi import Request
 from pydantic import BaseModel, Field
 
 from ..domain.jobs import Job, JobStatus, Media
-from .common import service
+from .common import service, video_url
 
 
 def truth(request: Request, job: Job) -> dict[str, Any]:
@@ -19,6 +19,45 @@ def truth(request: Request, job: Job) -> dict[str, Any]:
         "adjustments": made_adjustments(job),
         "waiting_reason": service(request).waiting_reason(job),
         "output_mismatch": job.output_mismatch,
+        "hd": hd_view(request, job),
+        "segments": segments_view(request, job),
+    }
+
+
+def segments_view(request: Request, job: Job) -> list[dict[str, Any]] | None:
+    """A long video's steps (docs/long-videos.md): each one's prompt, seconds, job and state, where it lies in the
+    joined video, and its own video's link once made (kept when a later step fails)."""
+    if job.chain is None:
+        return None
+    return [
+        {
+            "index": segment["index"],
+            "prompt": segment["prompt"],
+            "seconds": segment["seconds"],
+            "job_id": segment["job_id"],
+            "status": segment["status"] or "pending",
+            "progress": segment["progress"] or 0,
+            "start": segment["start"],
+            "end": segment["end"],
+            "joined": segment["joined"],
+            "video_url": video_url(request, segment["job_id"]) if segment["status"] == "completed" else None,
+        }
+        for segment in job.chain["segments"]
+    ]
+
+
+def hd_view(request: Request, job: Job) -> dict[str, Any] | None:
+    """A job that asked for HD (docs/hd.md): its HD file once made (link, bytes, frame size, length)."""
+    if not job.wants_hd:
+        return None
+    produced = job.hd_produced
+    return {
+        "url": video_url(request, job.id, hd=True) if job.has_hd else None,
+        "size": job.hd_size if job.has_hd else None,
+        "resolution": produced.size if produced and job.has_hd else None,
+        "width": produced.width if produced and job.has_hd else None,
+        "height": produced.height if produced and job.has_hd else None,
+        "seconds": produced.seconds if produced and job.has_hd else None,
     }
 
 
@@ -66,6 +105,39 @@ class Produced(BaseModel):
     height: int | None
 
 
+class HdFile(BaseModel):
+    """The HD (upscaled) file of a job that asked for HD; each field null until it is made (docs/hd.md)."""
+
+    url: str | None = Field(description="Its link (the video link with variant=hd; signed when API keys are on)")
+    size: int | None = Field(description="Bytes")
+    resolution: str | None = Field(description="WxH, as probed: the size Grok's upscale chose")
+    width: int | None
+    height: int | None
+    seconds: float | None
+
+
+class Segment(BaseModel):
+    """One step of a long video (docs/long-videos.md)."""
+
+    index: int
+    prompt: str
+    seconds: int = Field(description="The seconds this step makes (added, for the extends after the first)")
+    job_id: str | None = Field(description="The step's own job, once started")
+    status: str = Field(description="pending, processing, completed or failed")
+    progress: int
+    start: float | None = Field(description="Where the segment starts in the joined video, in seconds, once made")
+    end: float | None
+    joined: str | None = Field(
+        description="first; cumulative (the step's video held the whole video so far); appended (only its part)"
+    )
+    video_url: str | None = Field(description="The step's own video, once made")
+
+
+Segments = Annotated[
+    list[Segment] | None, Field(description="A long video's segments, made as a chain of steps; null otherwise")
+]
+
+
 # The five fields every dialect's answer ends with (`truth` above), written once for the models to use.
 Options = Annotated[JobOptions, Field(description="What will be made: the asked options matched onto what can be")]
 Requested = Annotated[dict[str, Any], Field(description="What the client asked for, as it was sent")]
@@ -73,6 +145,7 @@ Adjustments = Annotated[list[Adjustment], Field(description="Asked values that w
 WaitingReason = Annotated[
     str | None, Field(description="Why no connected worker can make this queued job; null when one can")
 ]
+Hd = Annotated[HdFile | None, Field(description="The HD file, for a job that asked for HD (upscale); null otherwise")]
 OutputMismatch = Annotated[
     list[Mismatch] | None, Field(description="How the video differs from what was promised; null when it does not")
 ]

@@ -296,6 +296,9 @@ function render() {
   } else if (path === "/dashboard/workers") {
     page = "workers";
     leavePage = workersPage();
+  } else if (path === "/dashboard/webhooks") {
+    page = "webhooks";
+    leavePage = webhooksPage();
   } else {
     leavePage = jobsPage();
   }
@@ -510,6 +513,7 @@ function jobsPage() {
 function jobPage(jobId) {
   let imageUrl = null;
   let shownVideo = null;
+  let showingHd = false; // the player shows the HD file of a job that has one (docs/hd.md)
   let shownImages = null; // the grid of an image job's images, kept while they stay the same
   let shownImagesKey = null;
   let job = null;
@@ -519,6 +523,7 @@ function jobPage(jobId) {
   const media = h("div", { class: "media" });
   const facts = h("dl", { class: "facts" });
   const asked = h("section", { class: "panel asked-made", "aria-label": "Asked and made" });
+  const tries = h("section", { class: "panel attempts-panel", "aria-label": "Attempts" });
   const warnings = h("div");
   const message = h("div");
   const notice = h("div");
@@ -564,6 +569,7 @@ function jobPage(jobId) {
 
   // Seed-shaped jobs name their future video URL from the start: only a completed job has a file there.
   const playable = () => job.status === "completed" && !job.video_expired && job.video_url;
+  const hdUrl = () => (job.hd && job.hd.url) || null;
 
   function draw() {
     const running = job.status === "pending" || job.status === "processing";
@@ -600,6 +606,7 @@ function jobPage(jobId) {
         }),
       }, "Run again"),
       playable() ? h("a", { class: "button", href: job.video_url, download: `${job.id}.mp4` }, "Download") : null,
+      playable() && hdUrl() ? h("a", { class: "button", href: hdUrl(), download: `${job.id}.hd.mp4` }, "Download HD") : null,
       h("button", {
         type: "button",
         class: "danger subtle",
@@ -630,7 +637,7 @@ function jobPage(jobId) {
       ["Queue wait", job.claimed_at ? duration(job.claimed_at - job.created) : "—"],
       ["Generation", job.claimed_at && job.completed_at ? duration(job.completed_at - job.claimed_at) : "—"],
       ["Worker", job.worker_id ? userText(job.worker_id) : "—"],
-      ["Attempts", job.attempts],
+      ["Attempts", job.max_attempts ? `${job.attempts} of at most ${job.max_attempts}` : String(job.attempts)],
       ["API", `${job.dialect} · ${job.kind}`],
     ];
     if (isImageJob(job)) rows.splice(1, 0, ["Media", `image · ${job.n} asked`]);
@@ -638,7 +645,49 @@ function jobPage(jobId) {
       rows.push(["Source", link(`/dashboard/jobs/${encodeURIComponent(job.source_job_id)}`, h("span", { class: "mono" }, job.source_job_id))]);
     }
     if (job.grok_post_id) rows.push(["Grok post", h("span", { class: "mono grok-post" }, userText(job.grok_post_id))]);
+    if (job.segments) rows.push(["Segments", segmentsView(job)]);
+    if (job.parent_id) {
+      rows.push(["Long video", link(`/dashboard/jobs/${encodeURIComponent(job.parent_id)}`, h("span", { class: "mono" }, job.parent_id))]);
+    }
     put(facts, ...rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", {}, v)]));
+    drawAttempts();
+  }
+
+  // A long video's steps (docs/long-videos.md): each segment's prompt, seconds, state, place in the joined video,
+  // and its own job and video.
+  function segmentsView(job) {
+    const span = (s) => (s.start != null && s.end != null ? `${s.start.toFixed(1)}–${s.end.toFixed(1)} s` : "—");
+    return h("table", { class: "segments" },
+      h("thead", {}, h("tr", {}, ["#", "Prompt", "Seconds", "State", "In the video", "Step"].map((t) => h("th", {}, t)))),
+      h("tbody", {}, job.segments.map((s) =>
+        h("tr", { class: s.status, dataset: { segment: String(s.index) } },
+          h("td", {}, String(s.index + 1)),
+          h("td", {}, userText(s.prompt)),
+          h("td", {}, String(s.seconds)),
+          h("td", {}, s.status === "processing" ? `processing ${s.progress} %` : s.status),
+          h("td", {}, span(s)),
+          h("td", {},
+            s.job_id ? link(`/dashboard/jobs/${encodeURIComponent(s.job_id)}`, h("span", { class: "mono" }, s.job_id)) : "—",
+            s.video_url ? h("span", {}, " · ", h("a", { href: s.video_url, download: `${s.job_id}.mp4` }, "video")) : null)))));
+  }
+
+  // Every attempt that ended (docs/retries.md): who tried, when, and how it ended; hidden until one ended.
+  function drawAttempts() {
+    const history = job.attempt_history || [];
+    tries.hidden = !history.length;
+    if (!history.length) return put(tries);
+    put(tries,
+      h("h2", {}, "Attempts"),
+      h("table", { class: "attempts" },
+        h("thead", {}, h("tr", {}, ["#", "Worker", "Started", "Ended", "Outcome", "Why"].map((t) => h("th", {}, t)))),
+        h("tbody", {}, history.map((a) =>
+          h("tr", { class: a.outcome, dataset: { attempt: String(a.attempt) } },
+            h("td", {}, String(a.attempt)),
+            h("td", { class: "mono" }, a.worker_id ? userText(a.worker_id) : "—"),
+            h("td", {}, when(a.started_at)),
+            h("td", {}, when(a.ended_at)),
+            h("td", {}, a.outcome === "retried" ? "failed, retried" : a.outcome),
+            h("td", {}, a.code ? h("span", {}, h("code", {}, a.code), " ", userText(a.message || "")) : "—"))))));
   }
 
   function imagesProduced() {
@@ -726,7 +775,20 @@ function jobPage(jobId) {
       if (!shownVideo) {
         shownVideo = h("video", { controls: true, preload: "metadata", playsInline: true, loop: true, src: job.video_url });
       }
-      parts.push(h("figure", {}, shownVideo, h("figcaption", {}, "Result")));
+      const label = h("span", {}, showingHd ? "Result (HD)" : "Result");
+      const toggle = hdUrl()
+        ? h("button", {
+          type: "button",
+          class: "subtle",
+          onclick: () => {
+            showingHd = !showingHd;
+            shownVideo.src = showingHd ? hdUrl() : job.video_url;
+            toggle.textContent = showingHd ? "Show standard" : "Show HD";
+            label.textContent = showingHd ? "Result (HD)" : "Result";
+          },
+        }, showingHd ? "Show standard" : "Show HD")
+        : null;
+      parts.push(h("figure", {}, shownVideo, h("figcaption", {}, label, toggle ? " " : null, toggle)));
     } else if (job.video_expired) {
       parts.push(h("p", { class: "muted" }, "The video expired and was deleted."));
     }
@@ -773,6 +835,7 @@ function jobPage(jobId) {
     media,
     asked,
     facts,
+    tries,
   );
   load().then(() => {
     const title = main.querySelector(".prompt-title");
@@ -1072,10 +1135,19 @@ function workersPage() {
         h("dt", {}, "Connected since"), h("dd", {}, when(worker.first_seen)),
         h("dt", {}, "Jobs"), h("dd", {}, `${worker.jobs_claimed} claimed · ${worker.jobs_completed} completed · ${worker.jobs_failed} failed`)),
       currentWork(worker),
+      cooldownView(worker),
       h("h3", {}, "Abilities"),
       abilitiesView(worker.abilities),
       h("h3", {}, "Recent errors"),
       errors);
+  }
+
+  // A worker Grok rate-limited takes no job until its rest ends (docs/retries.md).
+  function cooldownView(worker) {
+    if (!worker.cooldown_until) return null;
+    return h("p", { class: "cooldown" },
+      `Resting after a rate limit until ${when(worker.cooldown_until)}`,
+      worker.cooldown_reason ? h("span", { class: "muted" }, " · ", userText(worker.cooldown_reason)) : null);
   }
 
   function abilitiesView(abilities) {
@@ -1088,11 +1160,64 @@ function workersPage() {
       ["Aspect ratios", list(abilities.aspect_ratios)],
       ["Resolutions", list(abilities.resolutions)],
       ["Presets", list(abilities.presets)],
+      ["Features", list(abilities.features)], // upscale: Grok's HD upscale (docs/hd.md)
     ];
     return h("dl", { class: "facts abilities" }, rows.flatMap(([k, v]) => [h("dt", {}, k), h("dd", { dataset: { ability: k } }, v)]));
   }
 
   show(h("h1", {}, "Workers"), note, list);
+  load();
+  return onLive(() => load());
+}
+
+// ---- webhooks: the delivery log (docs/webhooks.md) ------------------------------------------------
+
+function webhooksPage() {
+  const note = h("p", { class: "muted" });
+  const body = h("div");
+
+  function attemptText(a) {
+    const answer = a.status_code !== null ? `HTTP ${a.status_code}` : a.error;
+    return `#${a.attempt} ${when(a.at)}: ${answer} (${a.latency_ms} ms)`;
+  }
+
+  function row(d) {
+    const last = d.last_status_code !== null ? `HTTP ${d.last_status_code}` : d.last_error || "—";
+    let next = "—";
+    if (d.status === "delivered") next = `delivered ${ago(d.delivered_at)}`;
+    else if (d.status === "failed") next = `gave up ${ago(d.failed_at)}`;
+    else if (d.next_attempt_at) next = `next try ${when(d.next_attempt_at)}`;
+    return h("tr", { dataset: { delivery: d.id }, title: d.log.map(attemptText).join("\n") },
+      h("td", {}, h("code", {}, d.type)),
+      h("td", { class: "mono" }, link(`/dashboard/jobs/${encodeURIComponent(d.job_id)}`, d.job_id)),
+      h("td", {}, userText(d.host || "—"), d.endpoint === "key" ? h("span", { class: "muted" }, " · key") : null),
+      h("td", {}, h("span", { class: `badge ${d.status}` }, d.status)),
+      h("td", { class: "num" }, String(d.attempts)),
+      h("td", {}, d.last_error && d.last_status_code === null ? userText(last) : last),
+      h("td", { class: "num" }, d.last_latency_ms !== null ? `${d.last_latency_ms} ms` : "—"),
+      h("td", {}, next));
+  }
+
+  async function load() {
+    try {
+      const log = await api("/webhooks/deliveries?limit=100");
+      note.textContent = log.configured
+        ? `${log.pending} waiting to be sent. Hover a row for every attempt.`
+        : "No webhook endpoint is set (WEBHOOK_URL, or a key's own in API_KEYS_FILE).";
+      if (!log.data.length) {
+        put(body, h("p", { class: "empty" }, "No deliveries yet."));
+        return;
+      }
+      const head = ["Event", "Job", "Endpoint", "Status", "Attempts", "Last answer", "Latency", "Next / done"];
+      put(body, h("table", { class: "deliveries" },
+        h("thead", {}, h("tr", {}, head.map((name) => h("th", {}, name)))),
+        h("tbody", {}, log.data.map(row))));
+    } catch (error) {
+      put(body, problem(error));
+    }
+  }
+
+  show(h("h1", {}, "Webhooks"), note, body);
   load();
   return onLive(() => load());
 }

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from .errors import InvalidRequest
-from .jobs import GenerationOptions, JobKind, Media
+from .jobs import UPSCALE_NEED, GenerationOptions, JobKind, Media
 
 KINDS = ("text_to_video", "image_to_video", "extend", "remix", "edit", "text_to_image", "image_to_image")
 # The kinds that make images; a worker polling for videos only (`mode=video`) is not offered them, and the other
@@ -23,6 +23,9 @@ ACCEPTED_ASPECT_RATIOS = ("1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3")
 ACCEPTED_RESOLUTIONS = ("480p", "720p")
 DECLARABLE_DURATIONS = range(1, 21)
 PRESETS = ("normal", "fun", "spicy", "custom")
+# What a worker can do besides making the video: `upscale` (Grok's HD upscale, docs/hd.md). Never in the default
+# table: a worker that does not say it can upscale never gets a job that asks for HD.
+FEATURES = ("upscale",)
 
 
 @dataclass(frozen=True)
@@ -33,6 +36,7 @@ class Abilities:
     aspect_ratios: tuple[str, ...] = ("2:3", "3:2", "1:1", "9:16", "16:9")
     resolutions: tuple[str, ...] = ("480p", "720p")
     presets: tuple[str, ...] = PRESETS
+    features: tuple[str, ...] = ()
 
     def tokens(self) -> frozenset[str]:
         return frozenset(
@@ -42,6 +46,7 @@ class Abilities:
             + [f"aspect_ratio:{a}" for a in self.aspect_ratios]
             + [f"resolution:{r}" for r in self.resolutions]
             + [f"preset:{p}" for p in self.presets]
+            + [f"feature:{f}" for f in self.features]
         )
 
     def to_dict(self) -> dict[str, list[str] | list[int]]:
@@ -52,6 +57,7 @@ class Abilities:
             "aspect_ratios": list(self.aspect_ratios),
             "resolutions": list(self.resolutions),
             "presets": list(self.presets),
+            "features": list(self.features),
         }
 
 
@@ -67,6 +73,7 @@ VOCABULARY: dict[str, tuple[object, ...]] = {
     "aspect_ratios": ACCEPTED_ASPECT_RATIOS,
     "resolutions": ACCEPTED_RESOLUTIONS,
     "presets": PRESETS,
+    "features": FEATURES,
 }
 
 
@@ -156,6 +163,7 @@ _NEED_TEXT = {
     "kind:image_to_image": "can edit images",
     "source:grok": "can open a Grok post",
     "source:upload": "can start from an uploaded video",
+    UPSCALE_NEED: "can upscale videos to HD",
 }
 
 

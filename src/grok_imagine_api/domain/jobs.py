@@ -69,6 +69,10 @@ class Media(StrEnum):
 MAX_IMAGES = 10  # the most images one job may ask for (OpenAI's and xAI's limit)
 
 
+# The need (and ability token) of a job that asks for Grok's HD upscale besides the standard video (docs/hd.md).
+UPSCALE_NEED = "feature:upscale"
+
+
 class JobKind(StrEnum):
     GENERATE = "generate"
     REMIX = "remix"
@@ -143,6 +147,9 @@ class NewJob:
     unmatched_since: float | None = None  # no connected worker could make it when it was created
     media: Media = Media.VIDEO
     n: int = 1
+    max_attempts: int | None = None  # the client's own limit; None: the server's MAX_ATTEMPTS
+    parent_id: str | None = None  # a step of a long video's chain (docs/long-videos.md)
+    chain: dict[str, Any] | None = None  # a long video: its segments; it is never claimed
 
 
 @dataclass(frozen=True)
@@ -186,6 +193,15 @@ class Job:
     n: int = 1
     # The images an image job made: {index, content_type, ext, width, height, bytes} each, in the page's order.
     images: list[dict[str, Any]] = field(default_factory=list)
+    # Every attempt that ended: {attempt, worker_id, started_at, ended_at, outcome, code, message} (docs/retries.md).
+    attempt_log: list[dict[str, Any]] = field(default_factory=list)
+    max_attempts: int | None = None
+    avoid_workers: list[str] = field(default_factory=list)  # whose attempts failed: another worker goes first
+    avoid_until: float | None = None
+    hd_size: int | None = None  # the HD (upscaled) file of a job that asked for one, and what it is
+    hd_produced: Produced | None = None
+    parent_id: str | None = None  # the long video this job is a segment of (docs/long-videos.md)
+    chain: dict[str, Any] | None = None  # a long video: {"segments": [...]}; made by its children
 
     @property
     def has_files(self) -> bool:
@@ -195,6 +211,14 @@ class Job:
     @property
     def has_video(self) -> bool:
         return self.media is Media.VIDEO and self.has_files
+
+    @property
+    def wants_hd(self) -> bool:
+        return UPSCALE_NEED in self.needs
+
+    @property
+    def has_hd(self) -> bool:
+        return self.has_video and self.hd_size is not None
 
     @property
     def has_images(self) -> bool:

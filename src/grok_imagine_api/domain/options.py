@@ -20,10 +20,14 @@ from .errors import InvalidRequest
 from .jobs import GenerationOptions
 
 HIGHEST = "highest"
-GENERATION_SECONDS = range(1, 16)  # xAI and the founding document's `duration`
+# xAI's and the founding document's `duration`: up to 15 in one generation, and up to 60 as a chain of
+# segments (domain/segments.py MAX_CHAIN_SECONDS; docs/long-videos.md).
+GENERATION_SECONDS = range(1, 61)
 EXTENSION_SECONDS = range(2, 11)  # xAI's extension `duration`: the seconds added
-OPENAI_SECONDS = range(1, 21)
-DURATION_RANGE = GENERATION_SECONDS  # OpenAI's `seconds` ("4", "8", "12" in the SDK's type; extend documents up to 20)
+OPENAI_SECONDS = range(1, 61)
+# The CLI's --duration. OpenAI's `seconds` ("4", "8", "12" in the SDK's type; extend documents up to 20) and the
+# dialects' durations reach 60 as long videos.
+DURATION_RANGE = range(1, 16)
 
 # Every size a client may name: (aspect ratio, resolution, exact?). An inexact size has no Grok frame of
 # that shape and resolution; it maps to its aspect ratio at the highest resolution available.
@@ -66,6 +70,7 @@ class Asked:
     resolution: Ask | None = None
     duration: Ask | None = None
     mode: Ask | None = None
+    upscale: Ask | None = None  # HD asked (resolution 1080p, quality hd, upscale true): see domain/hd.py
 
     def fill(self, **defaults: Ask | None) -> Asked:
         """Defaults for the options this request left out."""

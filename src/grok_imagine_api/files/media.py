@@ -70,3 +70,44 @@ def thumbnail(video: Path) -> bytes | None:
         log.info("no thumbnail for %s: %s", video.name, exc)
         return None
     return b"".join(bytes(packet) for packet in packets) or None
+
+
+def concat(parts: list[Path], target: Path) -> None:
+    """Join MP4s one after another into `target` WITHOUT re-encoding (a remux): every packet is copied, its
+    timestamps shifted by the length of what came before. The first part's streams decide the layout; an audio
+    stream is kept only when every part has one. The parts must share codecs and frame sizes (a chain's do)."""
+    inputs = [av.open(str(path)) for path in parts]
+    try:
+        with_audio = all(container.streams.audio for container in inputs)
+        first = inputs[0]
+        shapes = {(c.streams.video[0].codec_context.width, c.streams.video[0].codec_context.height) for c in inputs}
+        headers = {bytes(c.streams.video[0].codec_context.extradata or b"") for c in inputs}
+        if len(shapes) > 1 or len(headers) > 1:
+            # Copied packets are decoded with the first part's parameter sets: parts that differ may show badly.
+            log.warning("joining %d videos whose frame sizes or codec headers differ: %s", len(parts), sorted(shapes))
+        with av.open(str(target), "w", format="mp4") as output:
+            kinds = ["video", "audio"] if with_audio else ["video"]
+            outs = {kind: output.add_stream_from_template(getattr(first.streams, kind)[0]) for kind in kinds}
+            offsets = {kind: 0.0 for kind in kinds}  # seconds already written, per stream
+            for container in inputs:
+                ins = {kind: getattr(container.streams, kind)[0] for kind in kinds}
+                ends = dict.fromkeys(kinds, 0.0)
+                for packet in container.demux(*ins.values()):
+                    if packet.dts is None or packet.stream.time_base is None:
+                        continue
+                    kind = packet.stream.type
+                    base = packet.stream.time_base
+                    shift = round(offsets[kind] / base)
+                    packet.dts += shift
+                    if packet.pts is not None:
+                        packet.pts += shift
+                    end = float((packet.pts if packet.pts is not None else packet.dts) + (packet.duration or 0))
+                    ends[kind] = max(ends[kind], end * base)
+                    packet.stream = outs[kind]
+                    output.mux(packet)
+                # Every stream starts the next part where the longest one ended: they stay in sync.
+                longest = max(ends.values())
+                offsets = dict.fromkeys(kinds, longest)
+    finally:
+        for container in inputs:
+            container.close()

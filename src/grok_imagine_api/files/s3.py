@@ -1,6 +1,7 @@
 """Videos in an S3-compatible object store (VIDEO_STORAGE_URL=s3://bucket/prefix), through obstore.
 
-Keys under the prefix mirror the local layout: `{job_id}.mp4`, `{job_id}.jpg`, `sources/{job_id}.mp4`.
+Keys under the prefix mirror the local layout: `{job_id}.mp4`, `{job_id}.hd.mp4` (HD, docs/hd.md), `{job_id}.jpg`,
+`sources/{job_id}.mp4`.
 Uploads still land in a local temp file first (the video is probed before it is accepted), then go to the
 store as a multipart upload of PART_BYTES parts, PARALLEL_PARTS at a time: memory stays bounded whatever the
 size, and the object appears only when the upload completes. Several servers may share one bucket: this
@@ -36,6 +37,7 @@ from .storage import (
     StoredObject,
     Upload,
     checked,
+    hd_name,
     image_name,
     image_names,
 )
@@ -150,6 +152,9 @@ class S3VideoStorage:
     async def promote_source(self, upload: Upload, job_id: str) -> None:
         await self._put(upload, f"{SOURCES}/{checked(job_id)}.mp4")
 
+    async def promote_hd(self, upload: Upload, job_id: str) -> None:
+        await self._put(upload, hd_name(job_id))
+
     async def _stored(self, key: str) -> StoredObject | None:
         try:
             with reached("looking up a file"):
@@ -191,6 +196,17 @@ class S3VideoStorage:
 
     async def source(self, job_id: str) -> StoredObject | None:
         return await self._maybe(f"{SOURCES}/{job_id}.mp4", job_id)
+
+    async def hd_video(self, job_id: str) -> StoredObject | None:
+        try:
+            key = hd_name(job_id)
+        except ValueError:
+            return None
+        return await self._stored(key)
+
+    async def delete_hd(self, job_id: str) -> None:
+        with contextlib.suppress(ValueError), reached("deleting an HD video"):
+            await obstore.delete_async(self._store, hd_name(job_id))
 
     async def thumbnail(self, job_id: str) -> StoredObject | None:
         return await self._maybe(f"{job_id}.jpg", job_id)
@@ -241,7 +257,7 @@ class S3VideoStorage:
         except ValueError:
             return False
         existed = await self._stored(f"{job_id}.mp4") is not None
-        keys = [f"{job_id}.mp4", f"{job_id}.jpg", f"{SOURCES}/{job_id}.mp4", *image_names(job_id)]
+        keys = [f"{job_id}.mp4", f"{job_id}.jpg", hd_name(job_id), f"{SOURCES}/{job_id}.mp4", *image_names(job_id)]
         with reached("deleting a video"):
             await obstore.delete_async(self._store, keys)
         return existed

@@ -36,8 +36,15 @@ TEMP_SUFFIX = ".part"
 _TEMP_NAME = re.compile(r"^\.(upload-[0-9a-f]+|thumbnail-[0-9a-f]+|image-[0-9a-f]+|job_[0-9a-f]{24}\.jpg)\.part$")
 NO_SPACE = frozenset({errno.ENOSPC, errno.EDQUOT})
 JOB_ID = re.compile(r"^job_[0-9a-f]{24}$")
-# A job's files: its video and thumbnail, or its images (`{job_id}-{index}.{ext}`).
-FILE_NAME = re.compile(r"^(job_[0-9a-f]{24})(\.(mp4|jpg)|-[0-9]{1,2}\.(png|jpg|webp))$")
+# A job's files: its video, HD video (`{job_id}.hd.mp4`) and thumbnail, or its images (`{job_id}-{index}.{ext}`).
+FILE_NAME = re.compile(r"^(job_[0-9a-f]{24})(\.(mp4|jpg)|\.hd\.mp4|-[0-9]{1,2}\.(png|jpg|webp))$")
+HD_SUFFIX = ".hd.mp4"
+
+
+def hd_name(job_id: str) -> str:
+    return f"{checked(job_id)}{HD_SUFFIX}"
+
+
 IMAGE_EXTENSIONS = ("png", "jpg", "webp")
 MAX_IMAGES = 10
 
@@ -134,7 +141,17 @@ class VideoStorage(Protocol):
 
     async def promote_source(self, upload: Upload, job_id: str) -> None: ...
 
+    async def promote_hd(self, upload: Upload, job_id: str) -> None:
+        """Make a finished upload the job's HD (upscaled) video, as `promote` does the video."""
+        ...
+
     async def video(self, job_id: str) -> Stored | None: ...
+
+    async def hd_video(self, job_id: str) -> Stored | None: ...
+
+    async def delete_hd(self, job_id: str) -> None:
+        """Remove the job's HD video only (a completion that failed after promoting it)."""
+        ...
 
     async def source(self, job_id: str) -> Stored | None: ...
 
@@ -314,6 +331,16 @@ class LocalVideoStorage:
     async def promote_source(self, upload: Upload, job_id: str) -> None:
         await asyncio.to_thread(self._move, upload, self._source_path(job_id))
 
+    async def promote_hd(self, upload: Upload, job_id: str) -> None:
+        await asyncio.to_thread(self._move, upload, self.directory / hd_name(job_id))
+
+    async def hd_video(self, job_id: str) -> Path | None:
+        return self._existing(lambda job: self.directory / hd_name(job), job_id)
+
+    async def delete_hd(self, job_id: str) -> None:
+        with contextlib.suppress(ValueError):
+            await asyncio.to_thread((self.directory / hd_name(job_id)).unlink, missing_ok=True)
+
     def _existing(self, path_of: Callable[[str], Path], job_id: str) -> Path | None:
         try:
             path = path_of(job_id)
@@ -375,6 +402,7 @@ class LocalVideoStorage:
         for path in (
             self.directory / f"{job_id}.mp4",
             self.directory / f"{job_id}.jpg",
+            self.directory / f"{job_id}{HD_SUFFIX}",
             self.sources / f"{job_id}.mp4",
             *(self.directory / name for name in image_names(job_id)),
         ):

@@ -24,6 +24,8 @@ async def run_cleanup(service: JobService, request_log: RequestLog) -> CleanupRe
     stale = await service.fail_stale()
     unmatched = await service.fail_unmatched()
     expired = await service.expire_videos()
+    for sweep in service.sweeps:  # e.g. long videos whose step ended while the server was down (chains.py)
+        await sweep()
     await service.purge_idempotency()
     pruned = await asyncio.to_thread(
         request_log.prune, retention_days=service.settings.log_retention_days, now=service.clock.now()

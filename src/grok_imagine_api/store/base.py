@@ -6,6 +6,7 @@ from typing import Any, Protocol
 
 from ..domain.abilities import DEFAULT_TOKENS
 from ..domain.jobs import Claim, ErrorCode, InputImage, Job, JobStatus, Media, NewJob, Produced
+from .attempts import Retry
 
 ACTIVITY_BUCKET = 3600.0
 
@@ -55,6 +56,7 @@ class JobStore(Protocol):
         text: str | None = None,
         cancelled: bool | None = None,
         media: Media | None = None,
+        steps: bool = False,  # a long video's steps too (docs/long-videos.md)
     ) -> list[Job]:
         """Jobs not deleted, by creation order; `owner=None` means every owner; `text` matches the prompt
         (a case-insensitive substring) or the exact id; `cancelled` True lists cancelled jobs only (failed, code
@@ -84,6 +86,8 @@ class JobStore(Protocol):
         grok_post_id: str | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
         images: list[dict[str, Any]] | None = None,
+        hd_size: int | None = None,  # the HD file of a job that asked for one (docs/hd.md)
+        hd_produced: Produced | None = None,
     ) -> Job: ...
 
     async def fail(
@@ -96,7 +100,10 @@ class JobStore(Protocol):
         now: float,
         produced: Produced | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
-    ) -> Job: ...
+        retry: Retry | None = None,
+    ) -> Job:
+        """End the worker's attempt: the job fails, or, when `retry` names a time, goes back to the queue."""
+        ...
 
     async def waiting_needs(self) -> list[list[str]]:
         """The distinct needs of the pending jobs."""
@@ -110,7 +117,9 @@ class JobStore(Protocol):
         """Fail pending jobs with these needs whose clock started at or before `before`."""
         ...
 
-    async def fail_stale(self, *, now: float, error: str) -> list[Job]: ...
+    async def fail_stale(self, *, now: float, error: str, retry: Retry | None = None) -> list[Job]:
+        """End the attempts whose lease expired (code `timeout`): failed, or back to the queue (see fail)."""
+        ...
 
     async def expire_videos(self, *, cutoff: float, now: float, limit: int) -> list[str]: ...
 
@@ -126,6 +135,17 @@ class JobStore(Protocol):
 
     async def count_cancelled(self) -> int:
         """Of the failed jobs in counts(), those cancelled (code `cancelled`)."""
+        ...
+
+    async def update_chain(
+        self, job_id: str, *, chain: dict[str, Any], progress: int, now: float, expected: dict[str, Any] | None = None
+    ) -> Job | None:
+        """Write a long video's segments and raise its progress; None once it is no longer processing, or when
+        `expected` is given and its segments are no longer those."""
+        ...
+
+    async def active_chains(self) -> list[Job]:
+        """The long videos still being made."""
         ...
 
 

@@ -24,6 +24,7 @@ from ..domain.jobs import (
     check_worker_report,
     new_claim_token,
 )
+from .attempts import Retry, completed_log, failure
 from .base import ACTIVITY_BUCKET, Activity, IdempotencyRecord
 from .pg_schema import migrate
 from .queries import load_queries, numbered
@@ -131,6 +132,7 @@ class PostgresJobStore:
         text: str | None = None,
         cancelled: bool | None = None,
         media: Media | None = None,
+        steps: bool = False,
     ) -> list[Job]:
         where, params = list_filter(
             status=status,
@@ -140,6 +142,7 @@ class PostgresJobStore:
             text=text,
             cancelled=cancelled,
             media=media,
+            steps=steps,
             like="ILIKE",
             not_cancelled="error_code IS DISTINCT FROM 'cancelled'",
         )
@@ -185,10 +188,20 @@ class PostgresJobStore:
         return job
 
     async def _report(
-        self, job_id: str, claim_token: str | None, now: float, query: str, params: dict[str, Any]
+        self,
+        job_id: str,
+        claim_token: str | None,
+        now: float,
+        query: str,
+        params: dict[str, Any],
+        ending: Callable[[Job], tuple[str, dict[str, Any]]] | None = None,
     ) -> Job:
+        """Check the report against the row, locked, then apply `query`; or what `ending` makes of the job."""
         async with self.transaction() as conn:
-            await self._checked(conn, job_id, claim_token, now)
+            job = await self._checked(conn, job_id, claim_token, now)
+            if ending is not None:
+                query, extra = ending(job)
+                params = {**params, **extra}
             row = await self.fetchrow(conn, query, {"id": job_id, "now": now, **params})
         assert row is not None
         return job_from_row(row)
@@ -210,6 +223,8 @@ class PostgresJobStore:
         grok_post_id: str | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
         images: list[dict[str, Any]] | None = None,
+        hd_size: int | None = None,
+        hd_produced: Produced | None = None,
     ) -> Job:
         params = {
             "video_size": video_size,
@@ -217,8 +232,17 @@ class PostgresJobStore:
             "grok_post_id": grok_post_id,
             "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
             "images": json.dumps(images) if images else None,
+            "hd_size": hd_size,
+            "hd_produced": json.dumps(hd_produced.to_dict()) if hd_produced else None,
         }
-        return await self._report(job_id, claim_token, now, "complete_job", params)
+        return await self._report(
+            job_id,
+            claim_token,
+            now,
+            "complete_job",
+            params,
+            lambda job: ("complete_job", {"attempt_log": completed_log(job, now)}),
+        )
 
     async def fail(
         self,
@@ -230,6 +254,7 @@ class PostgresJobStore:
         now: float,
         produced: Produced | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
+        retry: Retry | None = None,
     ) -> Job:
         params = {
             "error": error,
@@ -237,7 +262,14 @@ class PostgresJobStore:
             "produced": json.dumps(produced.to_dict()) if produced else None,
             "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
         }
-        return await self._report(job_id, claim_token, now, "fail_job", params)
+        return await self._report(
+            job_id,
+            claim_token,
+            now,
+            "fail_job",
+            params,
+            lambda job: failure(job, now=now, error=error, code=code, retry=retry),
+        )
 
     async def waiting_needs(self) -> list[list[str]]:
         async with self.connection() as conn:
@@ -252,8 +284,18 @@ class PostgresJobStore:
         params = {"needs": needs_key(needs), "before": before, "now": now, "error": error}
         return await self._jobs("fail_unmatched", params)
 
-    async def fail_stale(self, *, now: float, error: str) -> list[Job]:
-        return await self._jobs("fail_stale_jobs", {"now": now, "error": error})
+    async def fail_stale(self, *, now: float, error: str, retry: Retry | None = None) -> list[Job]:
+        ended = []
+        async with self.transaction() as conn:
+            for row in await self.fetch(conn, "stale_jobs", {"now": now}):
+                job = job_from_row(row)
+                query, ending = failure(job, now=now, error=error, code=ErrorCode.TIMEOUT, retry=retry)
+                params = {"id": job.id, "now": now, "error": error, "error_code": ErrorCode.TIMEOUT.value}
+                params.update(produced=None, output_mismatch=None, **ending)
+                updated = await self.fetchrow(conn, query, params)
+                assert updated is not None
+                ended.append(job_from_row(updated))
+        return ended
 
     async def expire_videos(self, *, cutoff: float, now: float, limit: int) -> list[str]:
         async with self.connection() as conn:
@@ -300,6 +342,19 @@ class PostgresJobStore:
     async def count_cancelled(self) -> int:
         row = await self._one("count_cancelled", {})
         return int(row[0]) if row else 0
+
+    # -- long videos (chains.py) -------------------------------------------------------------
+
+    async def update_chain(
+        self, job_id: str, *, chain: dict[str, Any], progress: int, now: float, expected: dict[str, Any] | None = None
+    ) -> Job | None:
+        params = {"id": job_id, "chain": json.dumps(chain), "progress": progress, "now": now}
+        params["expected"] = json.dumps(expected) if expected is not None else None
+        row = await self._one("update_chain", params)
+        return job_from_row(row) if row else None
+
+    async def active_chains(self) -> list[Job]:
+        return await self._jobs("active_chains", {})
 
 
 class PostgresKeyStore:

@@ -3,10 +3,10 @@
 -- name: insert_job
 INSERT INTO jobs (id, model, prompt, status, options, image_mime, image_size, created_at, updated_at,
                   dialect, owner, kind, source_job_id, source_url, source_size, requested, adjustments, needs,
-                  unmatched_since, media, n)
-VALUES (:id, :model, :prompt, 'pending', :options, :image_mime, :image_size, :created_at, :created_at,
+                  unmatched_since, media, n, max_attempts, parent_id, chain)
+VALUES (:id, :model, :prompt, :status, :options, :image_mime, :image_size, :created_at, :created_at,
         :dialect, :owner, :kind, :source_job_id, :source_url, :source_size, :requested, :adjustments, :needs,
-        :unmatched_since, :media, :n)
+        :unmatched_since, :media, :n, :max_attempts, :parent_id, :chain)
 RETURNING *;
 
 -- name: insert_image
@@ -46,6 +46,8 @@ SET status = 'processing', claim_token = :token, worker_id = :worker_id, claimed
 WHERE seq = (
     SELECT seq FROM jobs
     WHERE status = 'pending' AND needs = ANY(:needs::text[])
+      AND (avoid_until IS NULL OR avoid_until <= :now
+           OR NOT avoid_workers::jsonb @> jsonb_build_array(:worker_id::text))
     ORDER BY seq
     LIMIT 1
     FOR UPDATE SKIP LOCKED
@@ -74,7 +76,8 @@ RETURNING *;
 UPDATE jobs
 SET status = 'completed', progress = 100, completed_at = :now, updated_at = :now, video_size = :video_size,
     produced = :produced, grok_post_id = :grok_post_id, output_mismatch = :output_mismatch, images = :images,
-    lease_expires_at = NULL
+    hd_size = :hd_size, hd_produced = :hd_produced,
+    lease_expires_at = NULL, attempt_log = :attempt_log
 WHERE id = :id AND status = 'processing'
 RETURNING *;
 
@@ -82,16 +85,24 @@ RETURNING *;
 UPDATE jobs
 SET status = 'failed', completed_at = :now, updated_at = :now, error = :error, error_code = :error_code,
     produced = coalesce(:produced, produced), output_mismatch = coalesce(:output_mismatch, output_mismatch),
-    lease_expires_at = NULL
+    lease_expires_at = NULL, attempt_log = :attempt_log
 WHERE id = :id AND status = 'processing'
 RETURNING *;
 
--- name: fail_stale_jobs
+-- name: retry_job
+-- A failed attempt the retry policy tries again (docs/retries.md): back to the queue, where another worker than
+-- those in avoid_workers takes it first, until avoid_until.
 UPDATE jobs
-SET status = 'failed', completed_at = :now, updated_at = :now, error = :error, error_code = 'timeout',
-    lease_expires_at = NULL
-WHERE status = 'processing' AND lease_expires_at <= :now
+SET status = 'pending', claim_token = NULL, worker_id = NULL, claimed_at = NULL, last_contact_at = NULL,
+    lease_expires_at = NULL, progress = 0, updated_at = :now, unmatched_since = NULL,
+    attempt_log = :attempt_log, avoid_workers = :avoid_workers, avoid_until = :avoid_until
+WHERE id = :id AND status = 'processing'
 RETURNING *;
+
+-- name: stale_jobs
+-- Jobs whose worker went silent past the lease: each is retried or failed on its own.
+SELECT * FROM jobs WHERE status = 'processing' AND lease_expires_at <= :now
+FOR UPDATE SKIP LOCKED;
 
 -- name: expire_videos
 UPDATE jobs
@@ -177,3 +188,14 @@ SELECT value FROM meta WHERE name = :name;
 
 -- name: applied_migrations
 SELECT version FROM schema_migrations ORDER BY version;
+
+-- name: update_chain
+-- A long video's segments and overall progress, as its steps go (chains.py); it has no lease to renew. With
+-- :expected, only if the segments are still those (a step is started once, whichever replica starts it).
+UPDATE jobs
+SET chain = :chain, progress = CASE WHEN progress > :progress THEN progress ELSE :progress END, updated_at = :now
+WHERE id = :id AND status = 'processing' AND chain = coalesce(:expected, chain)
+RETURNING *;
+
+-- name: active_chains
+SELECT * FROM jobs WHERE chain IS NOT NULL AND status = 'processing' ORDER BY seq;

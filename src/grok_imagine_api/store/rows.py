@@ -23,10 +23,13 @@ def list_filter(
     like: str,
     media: Media | None = None,
     not_cancelled: str,
+    steps: bool = False,
 ) -> tuple[str, dict[str, Any]]:
     """The WHERE clause and named parameters of a job listing; `like` and `not_cancelled` are the dialect's
     case-insensitive match and its null-safe "error_code is not 'cancelled'"."""
     conditions = ["deleted_at IS NULL"]
+    if not steps:
+        conditions.append("parent_id IS NULL")  # a long video's steps show on their parent
     params: dict[str, Any] = {}
     if text and JOB_ID.fullmatch(text):
         conditions.append("id = :text")  # a pasted id: one index lookup instead of a scan of every prompt
@@ -112,6 +115,14 @@ def job_from_row(row: Row) -> Job:
         media=Media(row["media"]),
         n=row["n"],
         images=json.loads(row["images"]) if row["images"] else [],
+        hd_size=row["hd_size"],
+        hd_produced=Produced(**json.loads(row["hd_produced"])) if row["hd_produced"] else None,
+        attempt_log=_loads(row["attempt_log"]),
+        max_attempts=row["max_attempts"],
+        avoid_workers=json.loads(row["avoid_workers"]) if row["avoid_workers"] else [],
+        avoid_until=row["avoid_until"],
+        parent_id=row["parent_id"],
+        chain=json.loads(row["chain"]) if row["chain"] else None,
     )
 
 
@@ -137,6 +148,11 @@ def new_job_params(new: NewJob) -> dict[str, Any]:
         "unmatched_since": new.unmatched_since,
         "media": new.media.value,
         "n": new.n,
+        "max_attempts": new.max_attempts,
+        "parent_id": new.parent_id,
+        "chain": json.dumps(new.chain) if new.chain is not None else None,
+        # A long video is never claimed: it is processing from the start, without a lease (docs/long-videos.md).
+        "status": "processing" if new.chain is not None else "pending",
     }
 
 

@@ -30,6 +30,7 @@ from ..domain.jobs import (
     new_claim_token,
 )
 from ..files.lock import FileLock
+from .attempts import Retry, completed_log, failure
 from .base import ACTIVITY_BUCKET, Activity, IdempotencyRecord
 from .queries import QUERIES
 from .rows import job_from_row, list_filter, needs_key, needs_of, new_job_params
@@ -254,6 +255,7 @@ class SqliteJobStore:
         text: str | None = None,
         cancelled: bool | None = None,
         media: Media | None = None,
+        steps: bool = False,
     ) -> list[Job]:
         where, params = list_filter(
             status=status,
@@ -263,6 +265,7 @@ class SqliteJobStore:
             text=text,
             cancelled=cancelled,
             media=media,
+            steps=steps,
             like="LIKE",
             not_cancelled="error_code IS NOT 'cancelled'",
         )
@@ -281,7 +284,10 @@ class SqliteJobStore:
             oldest = []
             for (needs,) in conn.execute(QUERIES["waiting_needs"]).fetchall():
                 if needs_of(needs) <= abilities:
-                    oldest.append(conn.execute(QUERIES["oldest_with_needs"], {"needs": needs}).fetchone()[0])
+                    params = {"needs": needs, "now": now, "worker_id": worker_id}
+                    found = conn.execute(QUERIES["oldest_with_needs"], params).fetchone()
+                    if found is not None:
+                        oldest.append(found[0])
             if not oldest:
                 return None
             row = conn.execute(
@@ -348,10 +354,13 @@ class SqliteJobStore:
         grok_post_id: str | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
         images: list[dict[str, Any]] | None = None,
+        hd_size: int | None = None,
+        hd_produced: Produced | None = None,
     ) -> Job:
         def complete(conn: sqlite3.Connection) -> Job:
-            self._checked(conn, job_id, claim_token, now)
+            job = self._checked(conn, job_id, claim_token, now)
             params = {
+                "attempt_log": completed_log(job, now),
                 "id": job_id,
                 "now": now,
                 "video_size": video_size,
@@ -359,6 +368,8 @@ class SqliteJobStore:
                 "grok_post_id": grok_post_id,
                 "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
                 "images": json.dumps(images) if images else None,
+                "hd_size": hd_size,
+                "hd_produced": json.dumps(hd_produced.to_dict()) if hd_produced else None,
             }
             return job_from_row(conn.execute(QUERIES["complete_job"], params).fetchone())
 
@@ -374,9 +385,11 @@ class SqliteJobStore:
         now: float,
         produced: Produced | None = None,
         output_mismatch: list[dict[str, Any]] | None = None,
+        retry: Retry | None = None,
     ) -> Job:
         def fail(conn: sqlite3.Connection) -> Job:
-            self._checked(conn, job_id, claim_token, now)
+            job = self._checked(conn, job_id, claim_token, now)
+            query, ending = failure(job, now=now, error=error, code=code, retry=retry)
             params = {
                 "id": job_id,
                 "now": now,
@@ -384,8 +397,9 @@ class SqliteJobStore:
                 "error_code": code.value,
                 "produced": json.dumps(produced.to_dict()) if produced else None,
                 "output_mismatch": json.dumps(output_mismatch) if output_mismatch else None,
+                **ending,
             }
-            return job_from_row(conn.execute(QUERIES["fail_job"], params).fetchone())
+            return job_from_row(conn.execute(QUERIES[query], params).fetchone())
 
         return await self._write(fail)
 
@@ -407,9 +421,16 @@ class SqliteJobStore:
 
         return await self._write(sweep)
 
-    async def fail_stale(self, *, now: float, error: str) -> list[Job]:
+    async def fail_stale(self, *, now: float, error: str, retry: Retry | None = None) -> list[Job]:
         def sweep(conn: sqlite3.Connection) -> list[Job]:
-            return [job_from_row(row) for row in conn.execute(QUERIES["fail_stale_jobs"], {"now": now, "error": error})]
+            ended = []
+            for row in conn.execute(QUERIES["stale_jobs"], {"now": now}).fetchall():
+                job = job_from_row(row)
+                query, ending = failure(job, now=now, error=error, code=ErrorCode.TIMEOUT, retry=retry)
+                params = {"id": job.id, "now": now, "error": error, "error_code": ErrorCode.TIMEOUT.value}
+                params.update(produced=None, output_mismatch=None, **ending)
+                ended.append(job_from_row(conn.execute(QUERIES[query], params).fetchone()))
+            return ended
 
         return await self._write(sweep)
 
@@ -473,6 +494,26 @@ class SqliteJobStore:
 
     async def count_cancelled(self) -> int:
         return await self._run_read(lambda conn: int(conn.execute(QUERIES["count_cancelled"]).fetchone()[0]))
+
+    # -- long videos (chains.py) -------------------------------------------------------------
+
+    async def update_chain(
+        self, job_id: str, *, chain: dict[str, Any], progress: int, now: float, expected: dict[str, Any] | None = None
+    ) -> Job | None:
+        params = {"id": job_id, "chain": json.dumps(chain), "progress": progress, "now": now}
+        params["expected"] = json.dumps(expected) if expected is not None else None
+
+        def update(conn: sqlite3.Connection) -> Job | None:
+            row = conn.execute(QUERIES["update_chain"], params).fetchone()
+            return job_from_row(row) if row else None
+
+        return await self._write(update)
+
+    async def active_chains(self) -> list[Job]:
+        def read(conn: sqlite3.Connection) -> list[Job]:
+            return [job_from_row(row) for row in conn.execute(QUERIES["active_chains"])]
+
+        return await self._run_read(read)
 
 
 class SqliteKeyStore:

@@ -73,6 +73,9 @@ def row(info: WorkerInfo) -> tuple[Any, ...]:
         info.declared_at,
         json.dumps(errors),
         ",".join(sorted(info.modes)),
+        info.cooldown_until,
+        info.cooldown_reason,
+        info.rate_limit_streak,
     )
 
 
@@ -97,4 +100,7 @@ def to_info(record: Any, *, fresh: bool) -> WorkerInfo:
         modes=modes,
         job_at=record["job_at"],
         declared_at=record["declared_at"],
+        cooldown_until=record["cooldown_until"],
+        cooldown_reason=record["cooldown_reason"],
+        rate_limit_streak=record["rate_limit_streak"],
     )

@@ -11,6 +11,7 @@ progress report renews it, and past it the job fails as stale). Offline workers 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 
 from ..config import Settings
@@ -51,6 +52,10 @@ class WorkerInfo:
     # combined, the latest says what it holds and can make.
     job_at: float = 0.0
     declared_at: float = 0.0
+    # Grok rate-limited it: it takes no job until then (docs/retries.md); `streak` counts rate limits in a row.
+    cooldown_until: float | None = None
+    cooldown_reason: str | None = None
+    rate_limit_streak: int = 0
 
     @property
     def state(self) -> str:
@@ -115,6 +120,8 @@ class WorkerRegistry:
             info = WorkerInfo(worker_id, first_seen=other.first_seen, last_seen=other.last_seen, version=other.version)
             info.abilities, info.tokens, info.declared_at = other.abilities, other.tokens, other.declared_at
             info.modes = other.modes
+            info.cooldown_until, info.cooldown_reason = other.cooldown_until, other.cooldown_reason
+            info.rate_limit_streak = other.rate_limit_streak
             info.current_job_id, info.current_job_owner, info.job_at = (
                 other.current_job_id,
                 other.current_job_owner,
@@ -150,6 +157,30 @@ class WorkerRegistry:
         self.finished(worker_id, job_id, now)
         if (info := self._known(worker_id)) is not None:
             info.jobs_completed += 1
+            info.rate_limit_streak = 0
+
+    def rate_limited(self, worker_id: str | None, *, until: Callable[[int], float], reason: str) -> float | None:
+        """Rest the worker: `until` gets its rate limits in a row (this one counted) and names the end."""
+        info = self._known(worker_id)
+        if info is None:
+            return None
+        info.rate_limit_streak += 1
+        info.cooldown_until = max(until(info.rate_limit_streak), info.cooldown_until or 0.0)
+        info.cooldown_reason = reason
+        return info.cooldown_until
+
+    def cooling_until(self, worker_id: str, now: float) -> float | None:
+        """When the worker's rest ends, as any replica set it; None when it is not resting."""
+        ends = [
+            info.cooldown_until
+            for info in (self._workers.get(worker_id), self._others.get(worker_id))
+            if info is not None and info.cooldown_until is not None and info.cooldown_until > now
+        ]
+        return max(ends) if ends else None
+
+    def cooling(self, now: float) -> list[WorkerInfo]:
+        """Listed workers resting now."""
+        return [info for info in self.listed(now) if info.cooldown_until is not None and info.cooldown_until > now]
 
     def failed(self, worker_id: str | None, job_id: str, error: WorkerError) -> None:
         self.finished(worker_id, job_id, error.at or None)
@@ -217,6 +248,9 @@ def combine(a: WorkerInfo, b: WorkerInfo) -> WorkerInfo:
         tokens=can_make(declarer.abilities, latest.modes),
         declared_at=declarer.declared_at,
         modes=latest.modes,
+        cooldown_until=max(a.cooldown_until or 0.0, b.cooldown_until or 0.0) or None,
+        cooldown_reason=(a if (a.cooldown_until or 0.0) >= (b.cooldown_until or 0.0) else b).cooldown_reason,
+        rate_limit_streak=max(a.rate_limit_streak, b.rate_limit_streak),
     )
 
 

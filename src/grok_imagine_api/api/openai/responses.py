@@ -12,7 +12,7 @@ from ...domain.jobs import Dialect, Job, JobKind, JobStatus
 from ...domain.options import size_of
 from ..common import service
 from ..seed.responses import seed_error, seed_video_url
-from ..views import Adjustments, Options, OutputMismatch, Produced, Requested, WaitingReason, truth
+from ..views import Adjustments, Hd, Options, OutputMismatch, Produced, Requested, Segments, WaitingReason, truth
 
 OPENAI_STATUS = {
     JobStatus.PENDING: "queued",
@@ -107,6 +107,8 @@ class Video(BaseModel):
     adjustments: Adjustments
     waiting_reason: WaitingReason
     output_mismatch: OutputMismatch
+    hd: Hd
+    segments: Segments
     produced: Produced | None
     video_url: str | None = Field(description="The video's link once it is completed (signed when API keys are on)")
     request_id: str | None = Field(None, description="Only in a create's answer to xAI's body: the id again")

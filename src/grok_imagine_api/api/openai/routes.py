@@ -14,7 +14,7 @@ from ...domain.options import from_options
 from ...service import JobRequest
 from ..auth import Viewer
 from ..common import log_info, read_json_object, service
-from ..forms import asked_from, model_of, prompt_of, read_fields, requested
+from ..forms import asked_from, model_of, prompt_of, read_fields, requested, segments_of
 from ..idempotency import idempotent
 from ..openapi import FETCHES, REDIRECT, answers, files
 from ..schemas import bodies
@@ -24,7 +24,7 @@ from .responses import Video, VideoDeleted, VideoList, openai_video, video_respo
 
 router = APIRouter(prefix="/v1/videos")
 
-VARIANTS = ("video", "thumbnail", "spritesheet")
+VARIANTS = ("video", "hd", "thumbnail", "spritesheet")  # hd: the upscaled file of a job that asked for HD
 MAX_LIST = 100
 
 
@@ -47,6 +47,7 @@ async def create_video(request: Request, viewer: Viewer) -> Response:
         owner=viewer,
         requested=requested(fields),
         image_param="input_reference",
+        segments=segments_of(fields),
     )
     digest = hashlib.sha256(image.data).hexdigest() if isinstance(image, InputImage) else image
 
@@ -120,8 +121,8 @@ async def video_content(
     log_info(request, status=job.status.value)
     if not job.has_video:
         raise video_unavailable(job)
-    if variant == "video":
-        return await serve_video(request, job)
+    if variant in ("video", "hd"):
+        return await serve_video(request, job, variant=variant)
     if variant == "thumbnail":
         stored = await svc.thumbnail(job)
         if stored is not None:

@@ -24,6 +24,13 @@ SIZE = {
 }
 
 
+UPSCALE = {
+    "type": "boolean",
+    "description": 'Also Grok\'s HD upscale, served as variant=hd (docs/hd.md); so do quality "hd" and resolution '
+    '"1080p", made at 720p and upscaled (the HD frame size is Grok\'s choice)',
+}
+
+
 def _object(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
     return {"type": "object", "properties": properties, "required": required}
 
@@ -55,8 +62,15 @@ def openai_create() -> dict[str, Any]:
     }
     return _body(
         {
-            "multipart/form-data": _object({**common, "input_reference": BINARY}, ["prompt"]),
-            "application/json": _json({**common, "input_reference": reference}, ["prompt"]),
+            "multipart/form-data": _object(
+                {
+                    **common,
+                    "input_reference": BINARY,
+                    "upscale": {**UPSCALE, "type": "string", "enum": ["true", "false"]},
+                },
+                ["prompt"],
+            ),
+            "application/json": _json({**common, "input_reference": reference, "upscale": UPSCALE}, ["prompt"]),
         }
     )
 
@@ -93,6 +107,11 @@ def worker_upload() -> dict[str, Any]:
         "claim_token": {"type": "string", "description": "The claim's token: only the current lease completes"},
         "grok_post_id": {"type": "string", "description": "The Grok post the video came from (optional)"},
         "video": BINARY,
+        "video_hd": {
+            **BINARY,
+            "description": "Grok's HD upscale of the video: required for a job that asked for HD "
+            "(`upscale` in the claim), refused otherwise; after job_id",
+        },
         "image": {"type": "array", "items": BINARY, "description": "An image job's images instead of a video"},
     }
     return _body({"multipart/form-data": _object(fields, [])})

@@ -12,6 +12,18 @@ from ..views import Produced
 from .images import ImageEntry
 
 
+class Attempt(BaseModel):
+    """One attempt that ended (docs/retries.md)."""
+
+    attempt: int
+    worker_id: str | None
+    started_at: float | None
+    ended_at: float
+    outcome: Literal["completed", "failed", "retried"] = Field(description="retried: it went back to the queue")
+    code: str | None = Field(description="Why it failed (docs/errors.md)")
+    message: str | None
+
+
 class JobDetail(Generation):
     """The founding document's fields, then what monitoring wants to see (`job_detail`); never the image."""
 
@@ -23,7 +35,9 @@ class JobDetail(Generation):
     completed_at: float | None
     lease_expires_at: float | None
     worker_id: str | None
-    attempts: int
+    attempts: int = Field(description="Attempts so far (claims by a worker)")
+    max_attempts: int = Field(description="The most attempts it may have: its own max_attempts, else MAX_ATTEMPTS")
+    attempt_history: list[Attempt] = Field(description="Every attempt that ended, oldest first")
     dialect: Dialect = Field(description="The API the job was made through")
     kind: JobKind
     source_job_id: str | None
@@ -38,6 +52,7 @@ class JobDetail(Generation):
     media: Media = Field(description="What the job makes: video, or image (docs/images.md)")
     n: int = Field(description="How many images were asked (1 for a video)")
     images: list[ImageEntry] = Field(description="An image job's images, once made; empty otherwise")
+    parent_id: str | None = Field(description="The long video this job is a segment of (docs/long-videos.md)")
 
 
 class JobList(BaseModel):

@@ -101,6 +101,10 @@ class Worker(BaseModel):
     jobs_failed: int
     abilities: Abilities | None = Field(description="Null: never declared, so plain generation only")
     recent_errors: list[RecentError]
+    cooldown_until: float | None = Field(
+        description="Rate-limited by Grok: it gets no job until this time (unix seconds); null otherwise"
+    )
+    cooldown_reason: str | None = Field(description="The rate-limit message that started the cool-down")
 
 
 class OnlineWithin(BaseModel):

@@ -18,6 +18,7 @@ class Abilities(BaseModel):
     aspect_ratios: list[str]
     resolutions: list[str]
     presets: list[str]
+    features: list[str] = Field(description="upscale: Grok's HD upscale (docs/hd.md); never in the default table")
 
 
 class Hello(BaseModel):
@@ -52,6 +53,7 @@ class ClaimedJob(BaseModel):
     )
     source_grok_post_id: str | None
     source_grok_post_url: str | None
+    upscale: bool = Field(description="Upload Grok's HD upscale too, as the file part video_hd (docs/hd.md)")
 
 
 class ProgressAccepted(BaseModel):
@@ -70,10 +72,17 @@ class CompletionAccepted(BaseModel):
     error_code: str | None = Field(None, description="Only when the video is not what was promised")
     output_mismatch: list[Mismatch] | None = Field(None, description="Only when the video is not what was promised")
     images: list[ImageEntry] | None = Field(None, description="An image job's images, as stored")
+    video_hd_url: str | None = Field(None, description="Only for a job that asked for HD: its HD file's link")
+    video_hd_size: int | None = Field(None, description="Only for a job that asked for HD: its HD file's bytes")
 
 
 class FailureRecorded(BaseModel):
     job_id: str
-    status: JobStatus
+    status: JobStatus = Field(description="`pending` when the retry policy sent the job back to the queue")
     error: str | None
     error_code: str | None
+    retried: bool = Field(False, description="The job went back to the queue for another worker (docs/retries.md)")
+    attempts: int = Field(0, description="Attempts the job had so far")
+    cooldown_until: float | None = Field(
+        None, description="A rate limit: this worker gets no job until then (unix seconds)"
+    )

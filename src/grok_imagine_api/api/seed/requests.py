@@ -24,7 +24,11 @@ class CreateGeneration(BaseModel):
     duration: Any = None  # checked by the option parser: whole seconds, not true, not 6.5
     mode: str | None = None
     size: str | None = None
+    quality: Any = None  # "hd" asks for Grok's HD upscale, as `upscale` true and `resolution` "1080p" do
+    upscale: Any = None
     reference_images: list[Any] | None = None
+    segments: Any = None  # a long video's [{prompt, seconds}, ...] (docs/long-videos.md)
+    max_attempts: Any = None  # checked by the service: 1 to 10 (docs/retries.md)
     user: str | None = None
 
     @property

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from ...domain.jobs import Job, JobStatus, Media
 from ..common import video_url
-from ..views import Adjustments, Options, OutputMismatch, Requested, WaitingReason, truth
+from ..views import Adjustments, Hd, Options, OutputMismatch, Requested, Segments, WaitingReason, truth
 
 
 def seed_error(job: Job) -> str | None:
@@ -58,6 +58,8 @@ class Generation(BaseModel):
     adjustments: Adjustments
     waiting_reason: WaitingReason
     output_mismatch: OutputMismatch
+    hd: Hd
+    segments: Segments
 
 
 class GenerationCreated(Generation):

@@ -38,6 +38,7 @@ async def create_generation(request: Request, viewer: Viewer) -> Response:
         owner=viewer,
         requested=body.model_dump(exclude_none=True, exclude={"prompt", "image", "user"}),
         image_param="image.url" if isinstance(body.image, ImageRef) else "image",
+        segments=body.segments,
     )
 
     async def run() -> Response:

@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field
 from ...domain.jobs import Job, JobStatus
 from ..common import video_url
 from ..openai.responses import VideoError, error_object
-from ..views import Adjustments, Options, OutputMismatch, Requested, WaitingReason, truth
+from ..views import Adjustments, Hd, Options, OutputMismatch, Requested, Segments, WaitingReason, truth
 
 
 def xai_status(job: Job) -> str:
@@ -61,3 +61,5 @@ class XaiVideo(BaseModel):
     adjustments: Adjustments
     waiting_reason: WaitingReason
     output_mismatch: OutputMismatch
+    hd: Hd
+    segments: Segments
