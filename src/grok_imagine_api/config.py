@@ -226,11 +226,11 @@ KEY_OPTIONS = ("webhook_url", "webhook_secret")
 def key_file_line(line: str, number: int) -> tuple[str, dict[str, str]]:
     """A key, and the `name=value` options after it; a line without any is all key, as it always was."""
     key, *rest = line.split()
-    if not any("=" in part for part in rest):
-        return line, {}
+    named = [part.partition("=") for part in rest]
+    if not rest or not any(name in KEY_OPTIONS and equals for name, equals, _ in named):
+        return line, {}  # a key with spaces (even with an `=` in it) stays a key, as it always was
     options = {}
-    for part in rest:
-        name, equals, value = part.partition("=")
+    for name, equals, value in named:
         if not equals or name not in KEY_OPTIONS:
             # Never the line itself: it holds the key.
             raise ValueError(

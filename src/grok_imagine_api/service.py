@@ -292,7 +292,12 @@ class JobService:
         self.metrics.created()
         self._changed()
         for hook in self.on_created:
-            await hook(job)
+            try:
+                await hook(job)
+            except Exception:
+                # The job exists: answering an error now would make a retrying client create it twice. What the
+                # hook did not do (a long video's first step) the maintenance sweep does.
+                log.exception("job %s: a hook on its creation failed; the sweep will take it up", job.id)
         if job.chain is not None:
             job = await self._store.get(job.id) or job  # with its first step
         return job
@@ -649,6 +654,28 @@ class JobService:
             self._job_waiting()
             self._changed()
 
+    async def fence(self, job_id: str, *, claim_token: str | None, reporter: str) -> None:
+        """What a report without a claim token may touch (the founding document's workers send none): never a long
+        video's own job (its steps are the workers' jobs), and, once a job was tried by another worker before, only
+        while the reporter holds it now, so a silent worker's late report never lands on its successor's attempt."""
+        if claim_token is not None:
+            return  # the store checks the token against the lease
+        job = await self._store.get(job_id)
+        if job is None:
+            return  # the store says 404
+        if job.chain is not None:
+            raise Conflict(
+                f"Job {job_id} is a long video: workers report on its steps, never on it",
+                param="job_id",
+                code="not_a_worker_job",
+            )
+        if job.attempt_log and job.status is JobStatus.PROCESSING and job.worker_id != reporter:
+            raise Conflict(
+                f"Job {job_id} was handed to another worker after an earlier attempt; send its claim_token",
+                param="claim_token",
+                code="lease_mismatch",
+            )
+
     async def check_report(self, job_id: str, claim_token: str | None) -> Job:
         """Fail fast, before a large upload is read, when the report could not be accepted anyway."""
         job = await self._store.get(job_id)
@@ -900,11 +927,16 @@ class JobService:
         if not self.retry_policy.retries(job, code):
             return None
         wanted = frozenset(job.needs)
+        # A moderation is the prompt's, not the worker's: the same worker may try again at once.
+        tried = set() if code is ErrorCode.MODERATED else {job.worker_id, *job.avoid_workers}
         for info in self.workers.online(now):
-            if info.worker_id == job.worker_id or not wanted <= info.tokens:
+            if info.worker_id in tried or not wanted <= info.tokens:
                 continue
-            if (info.polling or info.current_job_id) and self.workers.cooling_until(info.worker_id, now) is None:
-                return now + self.retry_policy.other_worker_seconds
+            # At work: inside a long poll, or holding a job and heard from within a lease (one whose lease ran out
+            # as well, gone with a dead replica say, is not).
+            working = info.polling or (info.current_job_id and now - info.last_seen < self.lease_seconds)
+            if working and self.workers.cooling_until(info.worker_id, now) is None:
+                return now if code is ErrorCode.MODERATED else now + self.retry_policy.other_worker_seconds
         return None
 
     def _rest(self, worker_id: str | None, message: str, now: float, retry_after: float | None) -> None:

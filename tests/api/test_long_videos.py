@@ -141,6 +141,7 @@ def test_a_30_second_video_is_a_chain_of_three_joined_into_one(
     assert abs(seconds_of(video.content, tmp_path) - 30) < 0.6
     assert abs(done["produced"]["seconds"] - 30) < 0.6
     assert done["output_mismatch"] is None
+    assert done["attempts"] == 0 and done["attempt_history"] == []  # no worker ever held the long video itself
     # One job for the client: the steps are on it, not in the lists.
     listed = [item["id"] for item in client.get("/jobs").json()["data"]]
     assert listed == [parent["id"]]
@@ -320,3 +321,17 @@ def test_running_a_long_video_again_makes_the_same_segments(client: httpx.Client
     assert again.is_success, again.text
     assert [(s["prompt"], s["seconds"]) for s in again.json()["segments"]] == [("one", 6), ("two", 10)]
     assert again.json()["id"] != first["id"]
+
+
+def test_no_worker_report_lands_on_the_long_video_itself(client: httpx.Client) -> None:
+    connect(client)
+    parent = client.post("/v1/videos", json={"prompt": "x", "seconds": "20"}).json()
+    for path, body in (
+        ("/extension/progress", {"job_id": parent["id"], "progress": 10}),
+        ("/extension/error", {"job_id": parent["id"], "error": "no"}),
+    ):
+        reply = client.post(path, json=body)
+        assert reply.status_code == 409 and reply.json()["error"]["code"] == "not_a_worker_job", reply.text
+    done = client.post("/extension/complete", data={"job_id": parent["id"]}, files={"video": ("a.mp4", clip(3))})
+    assert done.status_code == 409 and done.json()["error"]["code"] == "not_a_worker_job", done.text
+    assert job(client, parent["id"])["status"] == "processing" and job(client, parent["id"])["lease_expires_at"] is None

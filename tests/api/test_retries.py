@@ -10,9 +10,10 @@ import httpx
 import pytest
 
 from grok_imagine_api.maintenance.cleanup import run_cleanup
-from support import ThreadServer, assert_error, claim, create_job, settings_for, upload
+from support import DEMO_MP4, ThreadServer, assert_error, claim, create_job, settings_for, upload
 
 NOW = 1_750_000_000.0
+VIDEO = {"video": ("out.mp4", DEMO_MP4, "video/mp4")}
 
 
 def fail(client: httpx.Client, work: dict[str, Any], code: str | None, error: str = "It broke", **extra: Any) -> Any:
@@ -49,10 +50,12 @@ def test_a_rate_limit_moves_the_job_to_another_worker_while_the_first_rests(
     assert job(client, target["id"])["status"] == "pending"
     # The first worker rests: no job, though one waits for it.
     assert client.get("/extension/poll", params={"client_id": "a"}).status_code == 204
-    assert upload(client, held["job_id"], token=held["claim_token"]).status_code == 200
+    uploaded = upload(client, held["job_id"], token=held["claim_token"])
+    assert uploaded.status_code == 200, uploaded.text
     second = claim(client, client_id="b")
     assert second["job_id"] == target["id"] and second["attempt"] == 2
-    assert upload(client, second["job_id"], token=second["claim_token"]).status_code == 200
+    uploaded = upload(client, second["job_id"], token=second["claim_token"])
+    assert uploaded.status_code == 200, uploaded.text
     done = job(client, target["id"])
     assert done["status"] == "completed" and done["worker_id"] == "b" and done["attempts"] == 2
     history = done["attempt_history"]
@@ -237,3 +240,41 @@ def test_a_silent_worker_s_job_fails_when_no_other_is_at_work(client: httpx.Clie
     failed = job(client, target["id"])
     assert failed["status"] == "failed" and failed["error_code"] == "timeout"
     assert [a["outcome"] for a in failed["attempt_history"]] == ["failed"]
+
+
+def test_a_moderation_may_be_retried_on_the_same_worker(tmp_path: Path) -> None:
+    with ThreadServer(settings_for(tmp_path, retry_moderated=1)) as server, server.client() as client:
+        target = create_job(client)
+        answer = fail(client, claim(client, client_id="a"), "moderated", "Content Moderated")
+        assert answer["status"] == "pending"  # the prompt's fault, not the worker's: no other worker needed
+        again = claim(client, client_id="a")
+        assert again["job_id"] == target["id"] and again["attempt"] == 2
+
+
+def test_a_late_report_without_a_token_never_lands_on_the_next_attempt(
+    client: httpx.Client, server: ThreadServer
+) -> None:
+    held = busy_elsewhere(client)
+    target = create_job(client, prompt="the one")
+    claim(client, client_id="a")
+    server.clock.advance(200)
+    client.post("/extension/progress", json={"job_id": held["job_id"], "claim_token": held["claim_token"]})
+    server.clock.advance(101)
+    server.run(run_cleanup(server.service, server.app.state.request_log))  # a went silent: retried
+    upload(client, held["job_id"], token=held["claim_token"])
+    second = claim(client, client_id="b")
+    assert second["job_id"] == target["id"]
+    # a wakes up and reports the founding document's way, without its (old) claim token.
+    late = {"job_id": target["id"], "error": "Gave up", "client_id": "a"}
+    assert_error(client.post("/extension/error", json=late), 409, "lease_mismatch", "claim_token")
+    assert_error(
+        client.post("/extension/progress", json={"job_id": target["id"], "progress": 5, "client_id": "a"}),
+        409,
+        "lease_mismatch",
+    )
+    reply = client.post("/extension/complete", data={"job_id": target["id"], "client_id": "a"}, files=VIDEO)
+    assert_error(reply, 409, "lease_mismatch")
+    assert job(client, target["id"])["status"] == "processing"
+    # b, the holder, may still report without its token.
+    ok = client.post("/extension/progress", json={"job_id": target["id"], "progress": 5, "client_id": "b"})
+    assert ok.status_code == 200, ok.text

@@ -36,8 +36,9 @@ def test_clips_are_joined_packet_for_packet_with_their_lengths_added(tmp_path: P
     assert times[12] is not None and abs(times[12] - 3.0) < 0.01  # the second part starts where the first ended
 
 
-def clip_with_sound(path: Path, seconds: int, shade: int) -> None:
-    """An MP4 with H.264 video and AAC sound, as Grok's videos have."""
+def clip_with_sound(path: Path, seconds: int, shade: int, extra_sound: int = 0) -> None:
+    """An MP4 with H.264 video and AAC sound, as Grok's videos have; `extra_sound` frames of 1024 samples run on
+    after the picture ends (AAC's whole frames often do)."""
     with av.open(str(path), "w", format="mp4") as container:
         video = container.add_stream("libx264", rate=4)
         video.width, video.height, video.pix_fmt = 64, 36, "yuv420p"
@@ -50,7 +51,7 @@ def clip_with_sound(path: Path, seconds: int, shade: int) -> None:
             container.mux(video.encode(frame))
         container.mux(video.encode(None))
         samples = 1024
-        for index in range(seconds * 16000 // samples):
+        for index in range(seconds * 16000 // samples + extra_sound):
             sound = av.AudioFrame(format="fltp", layout="mono", samples=samples)
             sound.planes[0].update(bytes(4 * samples))
             sound.sample_rate, sound.pts = 16000, index * samples
@@ -85,3 +86,18 @@ def test_sound_is_left_out_when_a_part_has_none(tmp_path: Path) -> None:
         assert len(container.streams.audio) == 0
     produced = media.probe(joined)
     assert produced is not None and abs((produced.seconds or 0) - 4) < 0.3
+
+
+def test_sound_that_runs_past_the_picture_still_joins(tmp_path: Path) -> None:
+    parts = [tmp_path / "a.mp4", tmp_path / "b.mp4", tmp_path / "c.mp4"]
+    clip_with_sound(parts[0], 3, 10, extra_sound=3)  # sound to about 3.1 s, picture to 3.0 s
+    clip_with_sound(parts[1], 2, 90, extra_sound=3)
+    clip_with_sound(parts[2], 2, 170)
+    joined = tmp_path / "joined.mp4"
+    media.concat(parts, joined)
+    with av.open(str(joined)) as container:
+        audio = container.streams.audio[0]
+        times = [packet.dts for packet in container.demux(audio) if packet.dts is not None]
+    assert times == sorted(set(times))  # strictly increasing
+    produced = media.probe(joined)
+    assert produced is not None and 7 < (produced.seconds or 0) < 7.6

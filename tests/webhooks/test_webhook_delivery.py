@@ -174,9 +174,10 @@ def test_each_key_gets_its_own_endpoint_and_log(tmp_path: Path, receiver: Receiv
                 assert {verified(r)["data"]["id"] for r in receiver.delivered()} == {mine, theirs}
                 # The server-wide endpoint and the key's share the event id: one event, two endpoints.
                 assert private.webhook_id in {r.webhook_id for r in receiver.delivered()}
+                # A key sees the deliveries to its own endpoint; where WEBHOOK_URL points is the operator's.
                 listed = one.get("/webhooks/deliveries").json()["data"]
-                assert {(d["job_id"], d["endpoint"]) for d in listed} == {(mine, "server"), (mine, "key")}
-                assert [d["job_id"] for d in two.get("/webhooks/deliveries").json()["data"]] == [theirs]
+                assert {(d["job_id"], d["endpoint"]) for d in listed} == {(mine, "key")}
+                assert two.get("/webhooks/deliveries").json()["data"] == []
                 assert worker.get("/webhooks/deliveries").status_code == 401
         assert owner_of("sk-one") != owner_of("sk-two")
 
@@ -189,3 +190,22 @@ def test_without_endpoints_nothing_is_sent_and_nothing_piles_up(tmp_path: Path, 
         outbox = server.app.state.webhooks.outbox
         wait_until(lambda: not server.run(outbox.has_events()))
     assert receiver.all() == []
+
+
+def test_an_endpoint_that_hangs_holds_up_no_other(tmp_path: Path, receiver: Receiver) -> None:
+    receiver.hold.clear()  # the server-wide endpoint takes its time answering
+    with Receiver() as own:
+        keys = tmp_path / "keys.txt"
+        keys.write_text(f"sk-one webhook_url={own.url} webhook_secret={OTHER_SECRET}\n")
+        settings = {"api_keys_file": keys, "webhook_timeout_seconds": 60}
+        with serve(tmp_path, receiver, **settings) as server, server.client() as worker:
+            with httpx.Client(base_url=server.url, headers=bearer("sk-one")) as one:
+                for _ in range(2):
+                    create_job(one)
+                    claimed = claim(worker)
+                    assert upload(worker, claimed["job_id"], token=claimed["claim_token"]).status_code == 200
+                # Both events reach the key's endpoint while the first send to the hanging one still waits.
+                wait_until(lambda: len(own.delivered()) == 2, timeout=20)
+                assert receiver.all() == []
+            receiver.hold.set()
+            wait_until(lambda: len(receiver.delivered()) == 2, timeout=20)

@@ -78,9 +78,11 @@ def test_a_key_may_have_its_own_endpoint(tmp_path: Path) -> None:
         "sk-beta\n"
         "\n"
         "sk with spaces\n"
+        "sk with an = sign==\n"
     )
     loaded = settings(api_keys_file=keys, webhook_url="https://all.example/in", webhook_secret=SECRET)
-    assert loaded.client_keys() == ["sk-alpha", "sk-beta", "sk with spaces"]
+    # Words after a key that name no endpoint option are the key's own, as before keys could have endpoints.
+    assert loaded.client_keys() == ["sk-alpha", "sk-beta", "sk with spaces", "sk with an = sign=="]
     endpoints = Endpoints.for_settings(loaded)
     assert [e.url for e in endpoints.for_owner(owner_of("sk-alpha"))] == [
         "https://all.example/in",

@@ -34,6 +34,8 @@ class Received:
 class Receiver:
     def __init__(self) -> None:
         self.status = 200
+        self.hold = threading.Event()  # cleared: every request waits (up to 30 s) before it is answered
+        self.hold.set()
         self.received: list[Received] = []
         self._lock = threading.Lock()
         receiver = self
@@ -41,6 +43,7 @@ class Receiver:
         class Handler(http.server.BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("content-length", "0")))
+                receiver.hold.wait(timeout=30)
                 with receiver._lock:
                     status = receiver.status
                     headers = {name.lower(): value for name, value in self.headers.items()}
@@ -67,6 +70,7 @@ class Receiver:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.hold.set()
         self._httpd.shutdown()
         self._httpd.server_close()
         self._thread.join(timeout=10)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from grok_imagine_api.worker.registry import WorkerRegistry
+from grok_imagine_api.worker.registry import WorkerError, WorkerRegistry
 from support import settings_for
 
 # Long polls of up to 30 s, leases of 300 s, forgotten 120 s after the last contact.
@@ -93,3 +93,16 @@ def test_a_completion_ends_the_streak() -> None:
     workers.rate_limited("w", until=lambda streak: 1000 + streak, reason="r")
     workers.completed("w", "job_1", 1001)
     assert workers.rate_limited("w", until=lambda streak: 2000 + streak, reason="r") == 2001
+
+
+def test_a_completion_on_one_replica_ends_the_streak_on_all() -> None:
+    here, there = registry(), registry()
+    there.claimed("w", "job_1", 1000)
+    there.rate_limited("w", until=lambda streak: 1000 + 60 * streak, reason="r")  # streak 1, there
+    there.failed("w", "job_1", WorkerError("job_1", "rate_limited", "r", 1000))
+    here.share(there.own())
+    here.claimed("w", "job_2", 1100)
+    here.completed("w", "job_2", 1200)  # here, later
+    there.share(here.own())
+    [seen] = there.listed(1200)
+    assert seen.rate_limit_streak == 0

@@ -220,7 +220,7 @@ async def claim_for(
 ) -> Response | dict[str, Any]:
     modes = parse_modes(mode)
     svc = service(request)
-    worker_id = client_id or f"anonymous@{request.client.host if request.client else 'unknown'}"
+    worker_id = reporter(request, client_id)
     polling = asyncio.ensure_future(
         svc.poll(worker_id=worker_id, wait=wait, version=version, abilities=abilities, modes=modes)
     )
@@ -252,6 +252,7 @@ class ProgressReport(BaseModel):
 
     job_id: str = Field(min_length=1, max_length=100)
     claim_token: str | None = Field(None, max_length=200)
+    client_id: str | None = Field(None, max_length=200, description="As in the poll; checked when no claim_token")
     progress: int | None = Field(None, ge=0, le=100)
     message: str | None = Field(None, max_length=1000)
 
@@ -274,7 +275,9 @@ class ProgressReport(BaseModel):
 async def progress(request: Request) -> dict[str, Any]:
     body = await read_json(request, ProgressReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
-    job = await service(request).progress(body.job_id, claim_token=body.claim_token, progress=body.progress)
+    svc = service(request)
+    await svc.fence(body.job_id, claim_token=body.claim_token, reporter=reporter(request, body.client_id))
+    job = await svc.progress(body.job_id, claim_token=body.claim_token, progress=body.progress)
     log_info(request, status=job.status.value)
     return {
         "job_id": job.id,
@@ -356,8 +359,12 @@ async def complete(request: Request) -> dict[str, Any]:
     async def on_chunk(form: VideoForm) -> None:
         nonlocal checked, last_touch
         job_id, token = ids()
-        if job_id and checked is None:
+        started = form.upload is not None or form.hd_upload is not None or bool(form.images)
+        if job_id and checked is None and started:
+            # Once a file part began, the text fields before it (claim_token, client_id) are all in.
             log_info(request, job_id=job_id)
+            client = form.fields.get("client_id") or request.query_params.get("client_id")
+            await svc.fence(job_id, claim_token=token, reporter=reporter(request, client))
             # Starting an upload is worker contact: it checks the lease and renews it.
             await svc.renew_lease(job_id, claim_token=token)
             checked = job_id
@@ -379,6 +386,8 @@ async def complete(request: Request) -> dict[str, Any]:
         if not job_id:
             raise InvalidRequest("Missing form field 'job_id'", param="job_id", code="missing_parameter")
         log_info(request, job_id=job_id)
+        client = form.fields.get("client_id") or request.query_params.get("client_id")
+        await svc.fence(job_id, claim_token=token, reporter=reporter(request, client))
         if form.images:
             if form.upload is not None or form.hd_upload is not None:
                 raise InvalidRequest("Send a video or images, not both", param="image", code="invalid_upload")
@@ -445,6 +454,19 @@ def grok_post_id(value: str | None) -> str | None:
     return match.group(1)
 
 
+def reporter(request: Request, client_id: str | None) -> str:
+    """Who a worker is: the client_id it sends, else its address (the founding document's workers send none)."""
+    return client_id or f"anonymous@{request.client.host if request.client else 'unknown'}"
+
+
+def seconds_or_none(value: object) -> float | None:
+    """A wait a worker read from the page, kept within a day; anything that is not a number is dropped (a failure
+    report is never refused for an optional field)."""
+    if isinstance(value, bool) or not isinstance(value, int | float) or value != value:
+        return None
+    return min(max(float(value), 0.0), 86400.0)
+
+
 class ErrorReport(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
@@ -454,11 +476,11 @@ class ErrorReport(BaseModel):
         None, max_length=100, description=f"One of: {WORKER_ERROR_CODES}; others count as worker_error"
     )
     claim_token: str | None = Field(None, max_length=200)
-    retry_after_seconds: float | None = Field(
+    client_id: str | None = Field(None, max_length=200, description="As in the poll; checked when no claim_token")
+    retry_after_seconds: Any = Field(
         None,
-        ge=0,
-        le=86400,
-        description="With code rate_limited: how long Grok said to wait, if the worker read it (docs/retries.md)",
+        description="With code rate_limited: how long Grok said to wait, if the worker read it (docs/retries.md); "
+        "taken as 0 to 86400 seconds",
     )
 
     def message(self) -> str:
@@ -489,6 +511,7 @@ async def report_error(request: Request) -> dict[str, Any]:
     body = await read_json(request, ErrorReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
     svc = service(request)
+    await svc.fence(body.job_id, claim_token=body.claim_token, reporter=reporter(request, body.client_id))
     # A report without a code (the founding document's form) fails the job: whether a retry is safe is unknown.
     job = await svc.fail(
         body.job_id,
@@ -496,7 +519,7 @@ async def report_error(request: Request) -> dict[str, Any]:
         error=body.message(),
         code=body.error_code(),
         retriable=body.code is not None,
-        retry_after=body.retry_after_seconds,
+        retry_after=seconds_or_none(body.retry_after_seconds),
     )
     retried = job.status is JobStatus.PENDING
     log_info(

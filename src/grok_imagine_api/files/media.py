@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 from fractions import Fraction
 from pathlib import Path
 
@@ -89,6 +90,7 @@ def concat(parts: list[Path], target: Path) -> None:
             kinds = ["video", "audio"] if with_audio else ["video"]
             outs = {kind: output.add_stream_from_template(getattr(first.streams, kind)[0]) for kind in kinds}
             offsets = {kind: 0.0 for kind in kinds}  # seconds already written, per stream
+            last: dict[str, float] = {}  # the latest decoding time written, per stream, in seconds
             for container in inputs:
                 ins = {kind: getattr(container.streams, kind)[0] for kind in kinds}
                 ends = dict.fromkeys(kinds, 0.0)
@@ -98,9 +100,14 @@ def concat(parts: list[Path], target: Path) -> None:
                     kind = packet.stream.type
                     base = packet.stream.time_base
                     shift = round(offsets[kind] / base)
+                    if kind in last and (packet.dts + shift) * base <= last[kind]:
+                        # The part's first audio packets start before zero (AAC priming) and the part before may
+                        # have run its audio past its video: the muxer wants each time after the one before.
+                        shift = math.floor(last[kind] / base) + 1 - packet.dts
                     packet.dts += shift
                     if packet.pts is not None:
                         packet.pts += shift
+                    last[kind] = float(packet.dts * base)
                     end = float((packet.pts if packet.pts is not None else packet.dts) + (packet.duration or 0))
                     ends[kind] = max(ends[kind], end * base)
                     packet.stream = outs[kind]

@@ -15,6 +15,8 @@ Retry = Callable[[Job], float | None]
 
 
 def completed_log(job: Job, now: float) -> str:
+    if not job.attempts:
+        return json.dumps(job.attempt_log)  # never claimed (a long video's own job): no attempt to record
     return json.dumps([*job.attempt_log, attempt_record(job, now=now, outcome="completed")])
 
 
@@ -22,7 +24,8 @@ def failure(job: Job, *, now: float, error: str, code: ErrorCode, retry: Retry |
     """The query ending this attempt (`fail_job` or `retry_job`) and its extra parameters."""
     retry_until = retry(job) if retry is not None else None
     outcome = "failed" if retry_until is None else "retried"
-    log = json.dumps([*job.attempt_log, attempt_record(job, now=now, outcome=outcome, code=code.value, message=error)])
+    ended = [attempt_record(job, now=now, outcome=outcome, code=code.value, message=error)] if job.attempts else []
+    log = json.dumps([*job.attempt_log, *ended])
     if retry_until is None:
         return "fail_job", {"attempt_log": log}
     avoid = [*job.avoid_workers]

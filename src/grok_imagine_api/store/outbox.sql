@@ -50,7 +50,8 @@ SELECT count(*) FROM webhook_deliveries WHERE status = 'pending';
 SELECT * FROM webhook_deliveries ORDER BY seq DESC LIMIT :limit;
 
 -- name: recent_deliveries_of
-SELECT * FROM webhook_deliveries WHERE owner = :owner ORDER BY seq DESC LIMIT :limit;
+-- A key sees the deliveries to its own endpoint only: where the server-wide WEBHOOK_URL points is the operator's.
+SELECT * FROM webhook_deliveries WHERE owner = :owner AND endpoint = :owner ORDER BY seq DESC LIMIT :limit;
 
 -- name: attempts_of
 SELECT * FROM webhook_attempts WHERE delivery_id IN (SELECT value FROM json_each(:ids)) ORDER BY delivery_id, attempt;

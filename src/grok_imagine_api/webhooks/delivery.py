@@ -72,6 +72,7 @@ class Webhooks:
         self._resolve = resolve
         self._transport = transport
         self._wake = asyncio.Event()
+        self._sending: set[asyncio.Task[None]] = set()  # deliveries being sent now (the loop's)
         self._next_purge = 0.0
 
     def wake(self) -> None:
@@ -90,33 +91,56 @@ class Webhooks:
 
     async def run_forever(self) -> None:
         async with self.client() as client:
-            while True:
-                self._wake.clear()
-                delay = self.poll_seconds
-                try:
-                    delay = await self.step(client)
-                except Unavailable as exc:
-                    log.warning("webhooks: %s; retrying", exc)
-                except Exception:
-                    log.exception("webhooks: delivery round failed; retrying")
-                if delay > 0:
-                    with contextlib.suppress(TimeoutError):
-                        async with asyncio.timeout(delay):
-                            await self._wake.wait()
+            try:
+                while True:
+                    self._wake.clear()
+                    delay = self.poll_seconds
+                    try:
+                        delay = await self.step(client, wait=False)
+                    except Unavailable as exc:
+                        log.warning("webhooks: %s; retrying", exc)
+                    except Exception:
+                        log.exception("webhooks: delivery round failed; retrying")
+                    if delay > 0:
+                        with contextlib.suppress(TimeoutError):
+                            async with asyncio.timeout(delay):
+                                await self._wake.wait()
+            finally:
+                # Stopping: sends cut short keep their lease and go again after it (at least once, same id).
+                for task in self._sending:
+                    task.cancel()
+                await asyncio.gather(*self._sending, return_exceptions=True)
 
-    async def step(self, client: httpx.AsyncClient) -> float:
-        """One round: every queued event into deliveries, then one batch of due deliveries sent. Returns how long
-        to wait for the next round (0: more may be due now). Reads first: an idle round writes nothing."""
+    async def step(self, client: httpx.AsyncClient, *, wait: bool = True) -> float:
+        """One round: every queued event into deliveries, then due deliveries sent, up to SEND_BATCH in flight.
+        Returns how long to wait for the next round (0: more may be due now). Reads first: an idle round writes
+        nothing. `wait` False (the loop): sends run on by themselves, so one slow endpoint never holds up the
+        others' deliveries nor the next events; each that ends wakes the loop."""
         while await self.outbox.has_events():
             await self.outbox.fan_out(planner(self.endpoints, self.clock.now()), limit=FAN_OUT_BATCH)
         await self._forget_old()
+        room = SEND_BATCH - len(self._sending)
+        if room <= 0:
+            return self.poll_seconds  # a send that ends wakes the loop
         due, now = await self.outbox.next_due(), self.clock.now()
         if due is None or due > now:
             return self.poll_seconds if due is None else min(self.poll_seconds, due - now)
         lease = self.settings.webhook_timeout_seconds + LEASE_MARGIN_SECONDS
-        claimed = await self.outbox.claim_due(now=now, lease_seconds=lease, limit=SEND_BATCH)
-        await asyncio.gather(*(self.deliver(client, delivery) for delivery in claimed))
+        claimed = await self.outbox.claim_due(now=now, lease_seconds=lease, limit=room)
+        if wait:
+            await asyncio.gather(*(self.deliver(client, delivery) for delivery in claimed))
+        else:
+            for delivery in claimed:
+                task = asyncio.create_task(self.deliver(client, delivery))
+                self._sending.add(task)
+                task.add_done_callback(self._sent)
         return 0.0 if claimed else self.poll_seconds
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        self._sending.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("webhooks: a delivery failed unexpectedly", exc_info=task.exception())
+        self.wake()
 
     async def _forget_old(self) -> None:
         """Finished deliveries are kept KEEP_SECONDS for the log, then deleted (about once an hour)."""

@@ -250,7 +250,7 @@ def combine(a: WorkerInfo, b: WorkerInfo) -> WorkerInfo:
         modes=latest.modes,
         cooldown_until=max(a.cooldown_until or 0.0, b.cooldown_until or 0.0) or None,
         cooldown_reason=(a if (a.cooldown_until or 0.0) >= (b.cooldown_until or 0.0) else b).cooldown_reason,
-        rate_limit_streak=max(a.rate_limit_streak, b.rate_limit_streak),
+        rate_limit_streak=holder.rate_limit_streak,  # as of the latest job's end: a completion ends the streak
     )
 
 
