@@ -79,7 +79,8 @@ export class Server {
   }
 
   error(jobId, claimToken, code, message) {
-    return this.json("/extension/error", { job_id: jobId, claim_token: claimToken, code, error: message });
+    // client_id: a rate limit rests this worker even when the job was no longer its own (docs/retries.md).
+    return this.json("/extension/error", { job_id: jobId, claim_token: claimToken, client_id: this.clientId, code, error: message });
   }
 
   // `grokPostId`: the Grok post the video came from, when the page showed one; `hd`: the upscaled video of a job

@@ -939,6 +939,12 @@ class JobService:
                 return now if code is ErrorCode.MODERATED else now + self.retry_policy.other_worker_seconds
         return None
 
+    def rest(self, worker_id: str, message: str, *, retry_after: float | None = None) -> None:
+        """Rest a worker Grok rate-limited whose report could not be applied to its job (docs/retries.md)."""
+        self.workers.seen(worker_id, self.clock.now())  # the report is contact: known, even if it was forgotten
+        self._rest(worker_id, message, self.clock.now(), retry_after)
+        self._changed()
+
     def _rest(self, worker_id: str | None, message: str, now: float, retry_after: float | None) -> None:
         named = retry_after if retry_after is not None else named_wait(message)
         settings = self.settings

@@ -278,3 +278,17 @@ def test_a_late_report_without_a_token_never_lands_on_the_next_attempt(
     # b, the holder, may still report without its token.
     ok = client.post("/extension/progress", json={"job_id": target["id"], "progress": 5, "client_id": "b"})
     assert ok.status_code == 200, ok.text
+
+
+def test_a_rate_limit_reported_too_late_still_rests_the_worker(client: httpx.Client, server: ThreadServer) -> None:
+    create_job(client)
+    work = claim(client, client_id="a")
+    server.clock.advance(301)
+    server.run(run_cleanup(server.service, server.app.state.request_log))  # its lease ran out: the job failed
+    report = {"job_id": work["job_id"], "code": "rate_limited", "error": "Rate limit reached. Try again in 1 hour"}
+    late = client.post("/extension/error", json={**report, "claim_token": work["claim_token"], "client_id": "a"})
+    assert_error(late, 409, "job_failed")
+    workers = {w["client_id"]: w for w in client.get("/workers").json()["data"]}
+    assert workers["a"]["cooldown_until"] == server.clock.now() + 3600
+    create_job(client)
+    assert client.get("/extension/poll", params={"client_id": "a"}).status_code == 204

@@ -23,7 +23,7 @@ from ..domain.abilities import (
     parse_abilities,
     parse_modes,
 )
-from ..domain.errors import InvalidRequest, NotFound, PayloadTooLarge
+from ..domain.errors import Conflict, InvalidRequest, NotFound, PayloadTooLarge
 from ..domain.jobs import WORKER_CODES, Claim, ErrorCode, Job, JobStatus, Media
 from .auth import require_worker
 from .common import LARGE_BODY, base_url, image_list, json_body, log_info, read_json, service, video_url
@@ -511,16 +511,23 @@ async def report_error(request: Request) -> dict[str, Any]:
     body = await read_json(request, ErrorReport)
     log_info(request, job_id=body.job_id, payload=body.model_dump(exclude_none=True, exclude={"claim_token"}))
     svc = service(request)
-    await svc.fence(body.job_id, claim_token=body.claim_token, reporter=reporter(request, body.client_id))
-    # A report without a code (the founding document's form) fails the job: whether a retry is safe is unknown.
-    job = await svc.fail(
-        body.job_id,
-        claim_token=body.claim_token,
-        error=body.message(),
-        code=body.error_code(),
-        retriable=body.code is not None,
-        retry_after=seconds_or_none(body.retry_after_seconds),
-    )
+    try:
+        await svc.fence(body.job_id, claim_token=body.claim_token, reporter=reporter(request, body.client_id))
+        # A report without a code (the founding document's form) fails the job: whether a retry is safe is unknown.
+        job = await svc.fail(
+            body.job_id,
+            claim_token=body.claim_token,
+            error=body.message(),
+            code=body.error_code(),
+            retriable=body.code is not None,
+            retry_after=seconds_or_none(body.retry_after_seconds),
+        )
+    except Conflict:
+        # The job is no longer the worker's (its lease ran out, say), but Grok's rate limit is still on its
+        # account: a worker that names itself rests all the same.
+        if body.client_id and body.error_code() is ErrorCode.RATE_LIMITED:
+            svc.rest(body.client_id, body.message(), retry_after=seconds_or_none(body.retry_after_seconds))
+        raise
     retried = job.status is JobStatus.PENDING
     log_info(
         request,
