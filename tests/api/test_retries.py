@@ -292,3 +292,24 @@ def test_a_rate_limit_reported_too_late_still_rests_the_worker(client: httpx.Cli
     assert workers["a"]["cooldown_until"] == server.clock.now() + 3600
     create_job(client)
     assert client.get("/extension/poll", params={"client_id": "a"}).status_code == 204
+
+
+@pytest.mark.parametrize(
+    ("wait", "rest"),
+    [("soon", 60), (None, 60), (True, 60), (-5, None), (10**9, 86400)],  # ignored, ignored, ignored, clamped, clamped
+)
+def test_a_rate_limit_report_is_never_refused_for_its_wait(client: httpx.Client, wait: Any, rest: int | None) -> None:
+    create_job(client)
+    answer = fail(client, claim(client, client_id="a"), "rate_limited", "Limit reached", retry_after_seconds=wait)
+    assert answer["status"] == "failed" and answer["error_code"] == "rate_limited"
+    assert answer["cooldown_until"] == (NOW + rest if rest is not None else None)  # a rest of 0 s is none
+
+
+def test_a_failing_creation_hook_never_fails_the_create(client: httpx.Client, server: ThreadServer) -> None:
+    async def broken(job: Any) -> None:
+        raise RuntimeError("a hook that breaks")
+
+    server.service.on_created.append(broken)
+    created = client.post("/v1/videos/generations", json={"prompt": "still made"})
+    assert created.status_code == 200, created.text
+    assert job(client, created.json()["id"])["status"] == "pending"
