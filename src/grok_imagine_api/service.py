@@ -631,13 +631,25 @@ class JobService:
         try:
             claim = await asyncio.shield(attempt)
         except asyncio.CancelledError:
-            # The poll was abandoned while the claim ran: give any job it took back to the queue.
-            attempt.add_done_callback(self._release_abandoned)
+            # The poll was abandoned while the claim ran: give any job it took back to the queue before the poll
+            # counts as gone, so that no one sees a job held by a worker that hung up.
+            await self._give_back(attempt)
             raise
         if claim is not None and claim.job.source_job_id is not None:
             source = await self._store.get(claim.job.source_job_id)
             claim = replace(claim, source_grok_post_id=source.grok_post_id if source else None)
         return claim
+
+    async def _give_back(self, attempt: asyncio.Future[Claim | None]) -> None:
+        try:
+            claim = await asyncio.shield(attempt)
+        except asyncio.CancelledError:
+            attempt.add_done_callback(self._release_abandoned)  # hurried again: it is given back when it ends
+            return
+        except Exception:
+            return  # it took nothing
+        if claim is not None:
+            await asyncio.shield(self.release(claim))
 
     def _release_abandoned(self, attempt: asyncio.Future[Claim | None]) -> None:
         if attempt.cancelled() or attempt.exception() is not None:

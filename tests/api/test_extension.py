@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import asyncio
 import base64
 import random
 import socket
@@ -111,6 +112,51 @@ def test_a_worker_that_hangs_up_while_waiting_takes_no_job(client: httpx.Client,
     sock.close()
     wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 0)
     job = create_job(client)
+    assert claim(client)["job_id"] == job["id"]
+
+
+def test_a_job_taken_by_a_poll_that_hung_up_is_back_before_the_poll_is_gone(
+    client: httpx.Client, server: ThreadServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The claim of a poll that hangs up may still be running, and take a job: that job is back in the queue
+    before /health stops counting the poll, so a worker that polls then gets it (a CI flake, once)."""
+    from grok_imagine_api.api import extension
+
+    store = server.service._store
+    real_claim, real_release, real_hangup = store.claim, store.release, extension._wait_for_disconnect
+    claimed, claim_gate, releasing, release_gate, hung_up = (threading.Event() for _ in range(5))
+
+    async def slow_claim(**kwargs: object) -> object:
+        taken = await real_claim(**kwargs)
+        if taken is not None:
+            claimed.set()
+            await asyncio.to_thread(claim_gate.wait, 15)
+        return taken
+
+    async def slow_release(job_id: str, **kwargs: object) -> bool:
+        releasing.set()
+        await asyncio.to_thread(release_gate.wait, 15)
+        return await real_release(job_id, **kwargs)
+
+    async def seen_hangup(request: object) -> None:
+        await real_hangup(request)
+        hung_up.set()
+
+    monkeypatch.setattr(store, "claim", slow_claim)
+    monkeypatch.setattr(store, "release", slow_release)
+    monkeypatch.setattr(extension, "_wait_for_disconnect", seen_hangup)
+    job = create_job(client)
+    sock = socket.create_connection(("127.0.0.1", server.port))
+    sock.sendall(b"GET /extension/poll?wait=20 HTTP/1.1\r\nHost: x\r\n\r\n")
+    assert claimed.wait(10)
+    sock.close()
+    assert hung_up.wait(10)
+    claim_gate.set()
+    assert releasing.wait(10)
+    # The job is not back yet: the poll that took it still counts.
+    assert client.get("/health").json()["workers"]["waiting"] == 1
+    release_gate.set()
+    wait_until(lambda: client.get("/health").json()["workers"]["waiting"] == 0)
     assert claim(client)["job_id"] == job["id"]
 
 
