@@ -41,6 +41,7 @@ log = logging.getLogger("grok_imagine_api")
 EXTEND_FROM_GROK = frozenset({"kind:extend", "source:grok"})
 COPY_CHUNK = 1 << 20
 FIRST = "first"
+CONFLICT_TRIES = 5
 
 
 class Chains:
@@ -119,9 +120,13 @@ class Chains:
             await self._stop_children(job)
         elif job.parent_id is not None:
             async with self._locks.hold(job.parent_id):
-                parent = await self._store.get(job.parent_id)
-                if parent is not None:
-                    await self._advance(parent, job)
+                # The parent's segments may change under us (another replica's progress write): read them again
+                # and go on, rather than leave the chain to the next sweep.
+                for _ in range(CONFLICT_TRIES):
+                    parent = await self._store.get(job.parent_id)
+                    if parent is None or _recorded(parent, job) or await self._advance(parent, job):
+                        return  # gone, moved on by whoever recorded the step's end, or moved on now
+                log.info("long video %s: its segments kept changing; the sweep moves it on", job.parent_id)
 
     async def sweep(self) -> int:
         """Move on the chains whose last step ended while no one was listening (a restart): each is advanced as
@@ -143,25 +148,27 @@ class Chains:
                 moved += 1
         return moved
 
-    async def _advance(self, parent: Job, child: Job | None) -> None:
-        """Record `child`'s end on the parent, then start the next step, join the video, or fail the parent."""
+    async def _advance(self, parent: Job, child: Job | None) -> bool:
+        """Record `child`'s end on the parent, then start the next step, join the video, or fail the parent.
+        False when the parent's segments changed since it was read, and nothing was done."""
         if parent.status is not JobStatus.PROCESSING or parent.chain is None:
-            return
+            return True
         chain = copy.deepcopy(parent.chain)
         segments: list[dict[str, Any]] = chain["segments"]
         if child is None:
             if segments[0]["job_id"] is None:
                 await self._start(parent, chain, 0, None)
-            return
+            return True
         index = next((i for i, segment in enumerate(segments) if segment["job_id"] == child.id), None)
         if index is None or not child.status.terminal:
-            return
+            return True
         segment = segments[index]
         segment["status"] = child.status.value
         if child.status is JobStatus.FAILED:
-            if await self._save(parent, chain) is not None:  # else another replica moved it on: it fails it
-                await self._fail(parent, index, child)
-            return
+            if await self._save(parent, chain) is None:
+                return False
+            await self._fail(parent, index, child)
+            return True
         segment["progress"] = 100
         if segment["end"] is None:
             produced = child.produced.seconds if child.produced and child.produced.seconds else segment["seconds"]
@@ -172,13 +179,14 @@ class Chains:
                 segment["joined"], segment["start"], segment["end"] = join_step(so_far, segment["seconds"], produced)
         saved = await self._save(parent, chain)
         if saved is None:
-            return  # another replica moved the chain on meanwhile
+            return False
         parent = saved
         if index + 1 < len(segments):
             if segments[index + 1]["job_id"] is None:
                 await self._start(parent, chain, index + 1, child)
         else:
             await self._join(parent, chain, child)
+        return True
 
     async def _start(self, parent: Job, chain: dict[str, Any], index: int, previous: Job | None) -> None:
         segment = chain["segments"][index]
@@ -304,6 +312,12 @@ def refuse_hd(kind: list[str], param: str) -> None:
             param=param,
             code="hd_not_available",
         )
+
+
+def _recorded(parent: Job, child: Job) -> bool:
+    """Whether the parent already has `child`'s end: whoever recorded it moves the chain on."""
+    segments = parent.chain["segments"] if parent.chain else []
+    return any(s["job_id"] == child.id and s["status"] in ("completed", "failed") for s in segments)
 
 
 def _durations(workers: list[Abilities]) -> tuple[int, ...]:

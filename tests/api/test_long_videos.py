@@ -313,6 +313,39 @@ def test_two_replicas_moving_a_chain_on_start_its_next_step_once(client: httpx.C
     assert job(client, parent["id"])["segments"][1]["job_id"] in steps
 
 
+def test_a_progress_write_from_another_replica_does_not_hold_the_chain_up(
+    client: httpx.Client, server: ThreadServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another replica writes the parent's segments (a progress report) between this one's read and its write of
+    the step's end: the step's end is written again on what is there now, and the next step starts at once,
+    not at the next sweep."""
+    connect(client)
+    parent = client.post("/v1/videos", json={"prompt": "x", "seconds": "20"}).json()
+    store = server.service._store
+    real_update = store.update_chain
+    raced: list[str] = []
+
+    async def update_chain(job_id: str, *, chain: dict[str, Any], expected: Any = None, **kwargs: Any) -> Any:
+        if not raced and chain["segments"][0]["status"] == "completed":
+            raced.append(job_id)
+            now = await store.get(job_id)
+            elsewhere = json.loads(json.dumps(now.chain))
+            elsewhere["segments"][0]["progress"] = 99
+            assert await real_update(job_id, chain=elsewhere, expected=now.chain, **kwargs) is not None
+        return await real_update(job_id, chain=chain, expected=expected, **kwargs)
+
+    monkeypatch.setattr(store, "update_chain", update_chain)
+    work = next_step(client)
+    make(client, work, 10, "raced")
+    second = next_step(client)
+    assert raced == [parent["id"]]
+    assert second["kind"] == "extend" and second["source_job_id"] == work["job_id"]
+    make(client, second, 10, "raced-2")
+    done = finished(client, parent["id"])
+    assert done["status"] == "completed"
+    assert [s["status"] for s in done["segments"]] == ["completed", "completed"]
+
+
 def test_running_a_long_video_again_makes_the_same_segments(client: httpx.Client) -> None:
     connect(client)
     segments = [{"prompt": "one", "seconds": 6}, {"prompt": "two", "seconds": 10}]
