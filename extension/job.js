@@ -4,7 +4,7 @@
 // Chrome may stop this worker at any time: the job is in storage (`current`), the page keeps running it, its
 // messages wake the worker, and supervise() picks the job up again.
 import { ServerError } from "./server.js";
-import { contact, getCurrent, record, server, setCurrent, settings, take, update } from "./state.js";
+import { contact, getCurrent, record, server, setCurrent, setState, settings, take, update } from "./state.js";
 import { PAGE_LOAD_MS, openImagine, ping, tell } from "./tab.js";
 import { download, downloadImages, upload } from "./transfers.js";
 
@@ -171,8 +171,11 @@ export async function fail(jobId, code, message) {
   }
   const serverCode = code === "page_outdated" ? "ui_changed" : code;
   try {
-    await (await server()).error(jobId, current.claimToken, serverCode, message);
+    const reply = await (await server()).error(jobId, current.claimToken, serverCode, message);
     await contact(true);
+    // A rate limit rests this worker on the server (docs/retries.md): the popup says until when.
+    const until = Number(reply && reply.cooldown_until);
+    if (until > 0) await setState({ restingUntil: until * 1000, restReason: message });
   } catch (error) {
     if (!(error instanceof ServerError)) await contact(false, error.message);
   }
@@ -186,6 +189,7 @@ async function finish(current, outcome, code, message) {
     await tell(current.tabId, { type: "abort", jobId: current.jobId });
   }
   jobImages.delete(current.jobId);
+  if (outcome === "completed") await setState({ restingUntil: null, restReason: null }); // the rest is over
   await record(current, outcome, code, message);
   if (current.tabId) tell(current.tabId, { type: "reset" });
 }

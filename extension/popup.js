@@ -154,7 +154,11 @@ function renderConnection() {
 
   let detail = "";
   const backoff = Number(state.backoffUntil);
-  if (Number.isFinite(backoff) && backoff > now) {
+  const resting = Number(state.restingUntil);
+  if (Number.isFinite(resting) && resting > now) {
+    // Grok rate-limited this browser: the server hands it no job until then (docs/retries.md).
+    detail = `· resting after a rate limit until ${new Date(resting).toLocaleTimeString()} (${Math.ceil((resting - now) / 1000)}s)`;
+  } else if (Number.isFinite(backoff) && backoff > now) {
     detail = `· retrying in ${Math.ceil((backoff - now) / 1000)}s`;
   } else if (state.lastContactAt) {
     detail = `· last contact ${timeAgo(state.lastContactAt, now)}`;
@@ -162,6 +166,7 @@ function renderConnection() {
     detail = "· stopped";
   }
   ui.connectionDetail.textContent = detail;
+  ui.connectionDetail.title = resting > now ? state.restReason || "" : "";
 
   const server = settings.serverUrl || DEFAULT_SETTINGS.serverUrl;
   ui.serverUrl.textContent = server;

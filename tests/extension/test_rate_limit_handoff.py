@@ -88,3 +88,8 @@ def test_a_rate_limit_toast_hands_the_job_to_another_worker(
         assert [s["prompt"] for s in second.imagine.submissions] == ["a slow one", "the one"]
         assert workers(api)[client_id(first)]["cooldown_until"] == resting
         assert "grok_imagine_workers_cooling_down 1.0" in api.get("/metrics").text
+        # Its popup says so, with the server's end of the rest.
+        assert first.storage("state")["state"]["restingUntil"] == pytest.approx(resting * 1000)
+        detail = first.popup.locator("#connection-detail")
+        detail.filter(has_text="resting after a rate limit until").wait_for(timeout=10000)
+        assert "Rate limit reached" in (detail.get_attribute("title") or "")
