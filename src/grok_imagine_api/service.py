@@ -941,13 +941,15 @@ class JobService:
         wanted = frozenset(job.needs)
         # A moderation is the prompt's, not the worker's: the same worker may try again at once.
         tried = set() if code is ErrorCode.MODERATED else {job.worker_id, *job.avoid_workers}
+        # At work: online as /workers says, i.e. inside a long poll, polling now and then (a worker that polls
+        # without waiting, as the founding document's does), or holding a job and heard from within a lease (one
+        # whose lease ran out as well, gone with a dead replica say, is not).
         for info in self.workers.online(now):
             if info.worker_id in tried or not wanted <= info.tokens:
                 continue
-            # At work: inside a long poll, or holding a job and heard from within a lease (one whose lease ran out
-            # as well, gone with a dead replica say, is not).
-            working = info.polling or (info.current_job_id and now - info.last_seen < self.lease_seconds)
-            if working and self.workers.cooling_until(info.worker_id, now) is None:
+            if info.current_job_id and not info.polling and now - info.last_seen >= self.lease_seconds:
+                continue
+            if self.workers.cooling_until(info.worker_id, now) is None:
                 return now if code is ErrorCode.MODERATED else now + self.retry_policy.other_worker_seconds
         return None
 

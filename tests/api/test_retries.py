@@ -163,6 +163,26 @@ def test_with_no_other_worker_at_work_a_failure_is_final(client: httpx.Client) -
     assert answer["status"] == "failed" and answer["retried"] is False
 
 
+def test_a_worker_that_polls_without_waiting_is_another_worker_at_work(
+    client: httpx.Client, server: ThreadServer
+) -> None:
+    """The founding document's worker polls now and then, without a long poll: it counts while it is online."""
+    assert client.get("/extension/poll", params={"client_id": "b"}).status_code == 204
+    target = create_job(client, prompt="the one")
+    server.clock.advance(20)
+    answer = fail(client, claim(client, client_id="a"), "rate_limited", "Rate limit reached")
+    assert answer["status"] == "pending" and answer["retried"] is True
+    assert claim(client, client_id="b")["job_id"] == target["id"]
+
+
+def test_a_worker_gone_quiet_is_not_at_work(client: httpx.Client, server: ThreadServer) -> None:
+    assert client.get("/extension/poll", params={"client_id": "b"}).status_code == 204
+    create_job(client)
+    server.clock.advance(41)  # past the poll wait (30 s) and its grace (10 s): offline on /workers
+    answer = fail(client, claim(client, client_id="a"), "worker_error", "The Grok tab was closed")
+    assert answer["status"] == "failed" and answer["retried"] is False
+
+
 def test_a_report_without_a_code_is_final(client: httpx.Client) -> None:
     busy_elsewhere(client)
     create_job(client)
