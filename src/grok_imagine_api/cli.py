@@ -7,12 +7,15 @@ import argparse
 import logging
 import os
 import sys
+from collections.abc import Sequence
+from typing import Any
 
 from .config import load_settings
 from .demo_args import add_ability_arguments
 from .domain.image_options import XAI_ASPECT_RATIOS
 from .domain.jobs import MAX_IMAGES, JobStatus
-from .domain.options import ACCEPTED_ASPECT_RATIOS, ACCEPTED_RESOLUTIONS, DURATION_RANGE, PRESETS
+from .domain.options import ACCEPTED_ASPECT_RATIOS, ACCEPTED_RESOLUTIONS, PRESETS
+from .domain.segments import CHAIN_SECONDS, MAX_CHAIN_SECONDS, MAX_SEGMENTS
 
 
 def serve(host: str | None = None, port: int | None = None, reload: bool = False) -> None:
@@ -39,12 +42,45 @@ def serve(host: str | None = None, port: int | None = None, reload: bool = False
 # not keep a script waiting forever; the job itself goes on, and `download` picks it up again.
 WAIT_SECONDS = 900.0
 
+# `generate --duration`: one generation makes up to 15 s; longer is made on the server as a chain of a generation
+# and extends, up to its long-video limit (docs/long-videos.md).
+GENERATE_SECONDS = CHAIN_SECONDS
+# `generate --segment`: the seconds one segment may ask for (the server maps each to a length a worker makes).
+SEGMENT_SECONDS = range(1, 21)
+
 
 def wait_seconds(text: str) -> float:
     seconds = float(text)
     if not seconds >= 0:
         raise argparse.ArgumentTypeError(f"must be a number of seconds, 0 or more: {text}")
     return seconds
+
+
+def whole_seconds(text: str) -> int:
+    if not text.strip().isdigit() or int(text) not in GENERATE_SECONDS:
+        first, last = GENERATE_SECONDS[0], GENERATE_SECONDS[-1]
+        raise argparse.ArgumentTypeError(f"must be a whole number of seconds from {first} to {last}: {text}")
+    return int(text)
+
+
+class SegmentOption(argparse.Action):
+    """`--segment SECONDS PROMPT`, repeatable: a list of (seconds, prompt), the seconds checked as they come."""
+
+    def __call__(
+        self,
+        parser: argparse.ArgumentParser,
+        namespace: argparse.Namespace,
+        values: str | Sequence[Any] | None,
+        option_string: str | None = None,
+    ) -> None:
+        assert isinstance(values, list)
+        seconds, prompt = values
+        if not seconds.strip().isdigit() or int(seconds) not in SEGMENT_SECONDS:
+            first, last = SEGMENT_SECONDS[0], SEGMENT_SECONDS[-1]
+            raise argparse.ArgumentError(
+                self, f"SECONDS must be a whole number from {first} to {last}, not {seconds!r}"
+            )
+        setattr(namespace, self.dest, [*(getattr(namespace, self.dest) or []), (int(seconds), prompt)])
 
 
 def add_timeout(command: argparse.ArgumentParser) -> None:
@@ -81,15 +117,26 @@ def add_client_commands(commands: argparse._SubParsersAction[argparse.ArgumentPa
     gen.add_argument("--aspect", "--aspect-ratio", choices=ACCEPTED_ASPECT_RATIOS, help=f"aspect ratio; {nearest}")
     gen.add_argument(
         "--duration",
-        type=int,
-        choices=DURATION_RANGE,
-        metavar=f"{DURATION_RANGE[0]}..{DURATION_RANGE[-1]}",
-        help="seconds (Grok Imagine makes 6 or 10)",
+        type=whole_seconds,
+        metavar=f"{GENERATE_SECONDS[0]}..{GENERATE_SECONDS[-1]}",
+        help="seconds; Grok Imagine makes 6 or 10 s per generation, and a longer video is made as a chain of a "
+        "generation and extends when a connected worker can extend videos (docs/long-videos.md)",
+    )
+    gen.add_argument(
+        "--segment",
+        action=SegmentOption,
+        nargs=2,
+        metavar=("SECONDS", "PROMPT"),
+        help=f"one segment of a long video ({SEGMENT_SECONDS[0]}..{SEGMENT_SECONDS[-1]} s, mapped to 6 or 10; an "
+        f"empty PROMPT is the video's PROMPT); repeat it, in order, up to {MAX_SEGMENTS} times and "
+        f"{MAX_CHAIN_SECONDS} s in all; not with --duration or --hd",
     )
     gen.add_argument("--resolution", choices=ACCEPTED_RESOLUTIONS)
     gen.add_argument("--mode", "--preset", choices=PRESETS, help="Grok Imagine's preset")
     gen.add_argument(
-        "--hd", action="store_true", help="also Grok's HD upscale, saved beside the video as <name>.hd.mp4"
+        "--hd",
+        action="store_true",
+        help="also Grok's HD upscale, saved beside the video as <name>.hd.mp4 (not for long videos)",
     )
     gen.add_argument("--model", default="grok", help="model name recorded with the job (default: grok)")
     gen.add_argument(

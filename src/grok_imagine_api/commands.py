@@ -16,6 +16,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .client import BadImage, Client, ServerError, Unreachable, image_data_url, image_file
+from .domain.segments import MAX_CHAIN_SECONDS, MAX_SEGMENTS
 from .terminal import Progress, age, fields_text, job_fields, jobs_lines, jobs_table, messages, one_line, printable
 
 OK = 0
@@ -90,9 +91,33 @@ def check_prompt(prompt: str) -> None:
         raise UsageError("the prompt must not be empty")
 
 
+def segments_body(args: argparse.Namespace) -> list[dict[str, Any]]:
+    """The `--segment SECONDS PROMPT` options as the server's `segments` (docs/long-videos.md), checked against
+    its limits; a blank PROMPT is left out, so that the segment is made with the video's own prompt, as the server
+    does."""
+    if args.duration is not None:
+        raise UsageError("--segment and --duration do not go together: the segments' SECONDS make the length")
+    if getattr(args, "hd", False):
+        raise UsageError("--hd is not available for long videos (--segment): Grok upscales one generation only")
+    if len(args.segment) > MAX_SEGMENTS:
+        raise UsageError(f"{len(args.segment)} --segment options; a long video has at most {MAX_SEGMENTS} segments")
+    segments = []
+    for seconds, prompt in args.segment:
+        segment: dict[str, Any] = {"seconds": seconds}
+        if prompt.strip():
+            segment = {"prompt": prompt, **segment}
+        segments.append(segment)
+    total = sum(segment["seconds"] for segment in segments)
+    if total > MAX_CHAIN_SECONDS:
+        raise UsageError(f"the segments add up to {total} s; a long video is at most {MAX_CHAIN_SECONDS} s")
+    return segments
+
+
 def request_body(args: argparse.Namespace) -> dict[str, Any]:
     check_prompt(args.prompt)
     body: dict[str, Any] = {"model": args.model, "prompt": args.prompt}
+    if getattr(args, "segment", None):
+        body["segments"] = segments_body(args)
     options = {"aspect_ratio": args.aspect, "resolution": args.resolution, "duration": args.duration, "mode": args.mode}
     body.update({name: value for name, value in options.items() if value is not None})
     if getattr(args, "hd", False):
@@ -109,6 +134,20 @@ def waiting_text(job: dict[str, Any]) -> str:
     """Why a queued job waits: the server's reason (no connected worker can make it), or simply none took it."""
     reason = job.get("waiting_reason")
     return one_line(str(reason), REASON_WIDTH) if reason else NOT_TAKEN
+
+
+def segment_step(job: dict[str, Any]) -> str | None:
+    """Where a long video's chain is (docs/long-videos.md): "segment 2/3", "segment 2/3 queued" while that step
+    waits for a worker, "joining 3 segments" once every step is made; None for any other job."""
+    segments: list[dict[str, Any]] = job.get("segments") or []
+    if job["status"] != "processing" or not segments:
+        return None
+    running = next((n for n, segment in enumerate(segments, start=1) if segment.get("status") != "completed"), None)
+    if running is None:
+        return f"joining {len(segments)} segments"
+    segment = segments[running - 1]
+    text = f"segment {running}/{len(segments)}"
+    return f"{text} queued" if segment.get("job_id") and segment.get("status") == "pending" else text
 
 
 def state_text(job: dict[str, Any]) -> str:
@@ -158,7 +197,7 @@ def wait_for(client: Client, job_id: str, progress: Progress, timeout: float | N
             if job["status"] in ("completed", "failed"):
                 return job
             percent = job.get("progress") if job["status"] == "processing" else None
-            progress.show(state_text(job), percent, queued_for(job))
+            progress.show(state_text(job), percent, queued_for(job), step=segment_step(job))
         left = math.inf if deadline is None else deadline - time.monotonic()
         if left <= 0:
             raise GaveUp(seen)

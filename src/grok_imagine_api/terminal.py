@@ -45,12 +45,17 @@ class Progress:
         self.drawn = 0
         self.last: tuple[str, int | None] | None = None
 
-    def show(self, state: str, percent: int | None = None, detail: str | None = None) -> None:
-        """`state` is what the job is doing (queued, processing, ...); `percent` its progress if known.
+    def show(
+        self, state: str, percent: int | None = None, detail: str | None = None, *, step: str | None = None
+    ) -> None:
+        """`state` is what the job is doing (queued, processing, ...); `percent` its progress if known; `step`
+        which part of it is being made (a long video's "segment 2/3"), shown after the percentage.
 
         `detail` (how long the job has been queued, say) is shown but is no change: a log gets no new line for it.
         """
         text = f"{state} {percent}%" if percent is not None else state
+        if step:
+            text, state = f"{text}, {step}", f"{state}, {step}"  # a new step is a change: a new line in a log
         if detail:
             text = f"{text} ({detail})"
         if self.tty:
@@ -273,6 +278,7 @@ def job_fields(job: dict[str, Any], *, now: float) -> list[tuple[str, str]]:
         ("worker", str(job.get("worker_id") or "-")),
         ("attempts", str(job.get("attempts") or 0)),
         *(("attempt", attempt_text(attempt)) for attempt in job.get("attempt_history") or []),
+        *(("segment", segment_text(segment, len(job["segments"]))) for segment in job.get("segments") or []),
         *output_fields(job),
         *(("mismatch", message) for message in messages(job.get("output_mismatch"))),
         *([("grok post", str(job["grok_post_id"]))] if job.get("grok_post_id") else []),
@@ -286,6 +292,19 @@ def attempt_text(attempt: dict[str, Any]) -> str:
     if attempt.get("code"):
         text += f" ({attempt['code']}: {attempt.get('message') or ''})"
     return text
+
+
+def segment_text(segment: dict[str, Any], count: int) -> str:
+    """One step of a long video (docs/long-videos.md): `2/3 10 s completed job_… 10.0-20.0 s: The fox runs`;
+    where it lies in the joined video once its file is made, its progress while it is made."""
+    status = str(segment.get("status") or "pending")
+    if status == "processing":
+        status += f" {segment.get('progress') or 0}%"
+    text = f"{int(segment['index']) + 1}/{count} {segment.get('seconds')} s {status} {segment.get('job_id') or '-'}"
+    start, end = segment.get("start"), segment.get("end")
+    if isinstance(start, int | float) and isinstance(end, int | float):
+        text += f" {start:.1f}-{end:.1f} s"
+    return f"{text}: {flat(str(segment.get('prompt') or ''))}"
 
 
 def fields_text(fields: list[tuple[str, str]]) -> str:

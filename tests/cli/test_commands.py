@@ -331,8 +331,8 @@ def test_local_mistakes_exit_2_before_calling_the_server(tmp_path: Path) -> None
         (["-o", "no/such/dir/out.mp4"], "no such directory for the output file: no/such/dir"),
         (["-o", "newdir/"], "no such directory: newdir/"),
         (["--aspect", "5:4"], "invalid choice: '5:4'"),
-        (["--duration", "16"], "invalid choice: 16"),
-        (["--duration", "0"], "invalid choice: 0"),
+        (["--duration", "61"], "must be a whole number of seconds from 1 to 60"),
+        (["--duration", "0"], "must be a whole number of seconds from 1 to 60"),
     ]
     for args, message in cases:
         result = cli("generate", "a cat", *args, "--server", nowhere, cwd=tmp_path)

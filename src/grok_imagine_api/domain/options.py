@@ -25,9 +25,8 @@ HIGHEST = "highest"
 GENERATION_SECONDS = range(1, 61)
 EXTENSION_SECONDS = range(2, 11)  # xAI's extension `duration`: the seconds added
 OPENAI_SECONDS = range(1, 61)
-# The CLI's --duration. OpenAI's `seconds` ("4", "8", "12" in the SDK's type; extend documents up to 20) and the
-# dialects' durations reach 60 as long videos.
-DURATION_RANGE = range(1, 16)
+# OpenAI's `seconds` ("4", "8", "12" in the SDK's type; extend documents up to 20) and the dialects' durations
+# reach 60 as long videos (docs/long-videos.md).
 
 # Every size a client may name: (aspect ratio, resolution, exact?). An inexact size has no Grok frame of
 # that shape and resolution; it maps to its aspect ratio at the highest resolution available.
