@@ -391,8 +391,9 @@ def test_the_workers_page_shows_what_each_worker_can_make(tab: Tab, api: httpx.C
 def test_the_form_offers_every_accepted_length_and_ratio(tab: Tab) -> None:
     page = tab.open("/dashboard/new")
     durations = page.get_by_label("Duration").locator("option")
-    expect(durations).to_have_count(15)
-    assert durations.evaluate_all("options => options.map((o) => o.value)") == [str(n) for n in range(1, 16)]
+    expect(durations).to_have_count(20)
+    lengths = [*range(1, 16), 20, 30, 40, 50, 60]  # past 10 s: a long video (docs/long-videos.md)
+    assert durations.evaluate_all("options => options.map((o) => o.value)") == [str(n) for n in lengths]
     ratios = page.get_by_label("Aspect ratio").locator("option")
     assert sorted(ratios.evaluate_all("options => options.map((o) => o.value)")) == sorted(
         ["1:1", "16:9", "9:16", "4:3", "3:4", "3:2", "2:3"]

@@ -8,7 +8,15 @@ const STATES = ["pending", "processing", "completed", "failed", "cancelled"];
 // what a worker cannot make exactly becomes the nearest it can, and the job page shows what was made of it.
 const ASPECTS = ["16:9", "9:16", "1:1", "4:3", "3:4", "3:2", "2:3"];
 const RESOLUTIONS = ["720p", "480p"];
-const DURATIONS = Array.from({ length: 15 }, (_, i) => i + 1);
+// Longer than one generation is a chain of Grok extends joined into one MP4 (docs/long-videos.md); the limits are
+// domain/segments.py's MAX_SEGMENTS and MAX_CHAIN_SECONDS.
+const DURATIONS = [...Array.from({ length: 15 }, (_, i) => i + 1), 20, 30, 40, 50, 60];
+const SINGLE_SECONDS = 10; // the longest one generation makes (the default table, docs/options.md)
+const MAX_SEGMENTS = 10;
+const MAX_CHAIN_SECONDS = 60;
+// A segment row's seconds. The server takes up to MAX_CHAIN_SECONDS and makes each the nearest length a worker
+// makes; 6 is its own when a segment names none (DEFAULT_SEGMENT_SECONDS).
+const SEGMENT_SECONDS = { min: 1, max: 20, initial: 6 };
 const OPTION_NAMES = ["aspect_ratio", "resolution", "duration", "mode"];
 const PRESETS = ["normal", "fun", "spicy", "custom"];
 const PAGE_SIZE = 50;
@@ -163,6 +171,7 @@ class ApiError extends Error {
     super(error.message || `HTTP ${status}`);
     this.status = status;
     this.code = error.code || null;
+    this.param = error.param || null;
   }
 }
 
@@ -926,6 +935,85 @@ function imageViewer() {
 
 // ---- new job: a video or images -------------------------------------------------------------------
 
+// A long video's segments (docs/long-videos.md): rows of a prompt and seconds, made in this order. `changed` runs
+// whenever rows come or go or their seconds change.
+function segmentsEditor(changed) {
+  let entries = [];
+  const rows = h("ol", { class: "segment-rows" });
+  const total = h("p", { class: "segment-total", "aria-live": "polite" });
+  const add = h("button", { type: "button", onclick: () => addRow() }, "Add segment");
+
+  function addRow() {
+    const entry = {
+      title: h("span"),
+      prompt: h("input", { type: "text", maxlength: 4000, placeholder: "Empty: the prompt above" }),
+      seconds: h("input", {
+        type: "number", min: SEGMENT_SECONDS.min, max: SEGMENT_SECONDS.max, step: 1, required: true,
+        value: SEGMENT_SECONDS.initial, oninput: () => update(),
+      }),
+      remove: h("button", { type: "button", class: "link", onclick: () => removeRow(entry) }, "Remove"),
+    };
+    entry.row = h("li", { class: "segment" },
+      h("label", { class: "segment-prompt" }, entry.title, entry.prompt),
+      h("label", { class: "segment-seconds" }, "Seconds", entry.seconds),
+      entry.remove);
+    entries.push(entry);
+    rows.append(entry.row);
+    update();
+    entry.prompt.focus();
+  }
+
+  function removeRow(entry) {
+    entries = entries.filter((e) => e !== entry);
+    entry.row.remove();
+    update();
+    add.focus();
+  }
+
+  const seconds = () => entries.reduce((sum, e) => sum + (Number(e.seconds.value) || 0), 0);
+
+  function update(notify = true) {
+    entries.forEach((e, i) => {
+      e.title.textContent = `Segment ${i + 1}`;
+      e.prompt.setAttribute("aria-label", `Segment ${i + 1} prompt`);
+      e.seconds.setAttribute("aria-label", `Segment ${i + 1} seconds`);
+      e.remove.setAttribute("aria-label", `Remove segment ${i + 1}`);
+    });
+    add.disabled = entries.length >= MAX_SEGMENTS;
+    total.hidden = !entries.length;
+    total.classList.toggle("over", seconds() > MAX_CHAIN_SECONDS);
+    total.textContent = `${entries.length} of at most ${MAX_SEGMENTS} segments · ${seconds()} s of at most ` +
+      `${MAX_CHAIN_SECONDS} s in all`;
+    if (notify) changed();
+  }
+
+  update(false);
+  return {
+    node: h("fieldset", { class: "segments" },
+      h("legend", {}, "Segments"),
+      h("p", { class: "muted hint" },
+        "Optional: a prompt for each part of a long video, made in order as a chain of Grok extends and joined ",
+        "into one MP4. They replace the duration; the prompt above still names the video. ",
+        "Each segment becomes the nearest length a worker makes (6 or 10 s with Grok)."),
+      rows,
+      h("div", { class: "row" }, add, total)),
+    count: () => entries.length,
+    seconds,
+    values: () => entries.map((e) => ({ prompt: e.prompt.value, seconds: Number(e.seconds.value) })),
+    // Marks the row a refusal names (`param` "segments[1].prompt"); returns its index, or null.
+    mark(param) {
+      const found = /^segments\[(\d+)\]/.exec(param || "");
+      const index = found && Number(found[1]) < entries.length ? Number(found[1]) : null;
+      entries.forEach((e, i) => {
+        e.row.classList.toggle("invalid", i === index);
+        if (i === index) e.row.setAttribute("aria-invalid", "true");
+        else e.row.removeAttribute("aria-invalid");
+      });
+      return index;
+    },
+  };
+}
+
 function newPage() {
   let image = null;
   // Which media the form makes: from the address (/dashboard/new?media=image), kept there as it changes.
@@ -942,6 +1030,13 @@ function newPage() {
   const imageLabel = h("span", { class: "label" });
   const options = h("div", { class: "grid" });
   const hint = h("p", { class: "muted hint" });
+  // The video's own fields, made once so that they keep their values when the form switches media and back.
+  const duration = select("duration", DURATIONS, 6, (v) => `${v} s`);
+  duration.addEventListener("change", () => syncLength());
+  const upscale = h("input", { type: "checkbox", name: "upscale" });
+  const upscaleNote = h("span", { class: "muted" });
+  const segments = segmentsEditor(() => syncLength());
+  const videoExtra = h("div", { class: "video-extra" });
   const message = h("div");
   const submit = h("button", { type: "submit", class: "primary" });
   const chooser = h("div", { class: "segmented", role: "radiogroup", "aria-label": "Make" },
@@ -972,12 +1067,33 @@ function newPage() {
       dropText.textContent = " or click to choose (PNG, JPEG or WebP, up to 10 MB) — optional";
       put(options,
         h("label", {}, "Aspect ratio", select("aspect_ratio", ASPECTS, "16:9")),
-        h("label", {}, "Duration", select("duration", DURATIONS, 6, (v) => `${v} s`)),
+        h("label", {}, "Duration", duration),
         h("label", {}, "Resolution", select("resolution", RESOLUTIONS, "720p")),
         h("label", {}, "Preset", select("mode", PRESETS, "normal")));
       put(hint, "Grok Imagine makes 6 or 10 second videos in 2:3, 3:2, 1:1, 9:16 and 16:9; ",
-        "other values become the nearest a worker can make, and the job page shows what will be made.");
+        "other values become the nearest a worker can make, and the job page shows what will be made. ",
+        `Longer than ${SINGLE_SECONDS} s is made as a chain of Grok extends joined into one MP4 when a connected `,
+        "worker can extend videos; otherwise as the nearest single length, and the job page says so.");
     }
+    videoExtra.hidden = kind === "image";
+    if (kind === "image") put(videoExtra);
+    else {
+      const hd = h("div", { class: "upscale" }, h("label", { class: "inline" }, upscale, "HD upscale"), upscaleNote);
+      put(videoExtra, hd, segments.node);
+      syncLength();
+    }
+  }
+
+  // Grok upscales one generation's post: the server refuses HD for a long video (chains.py refuse_hd), so the
+  // form does not offer it. Segments set the length themselves.
+  function syncLength() {
+    duration.disabled = segments.count() > 0;
+    const long = segments.count() > 0 || Number(duration.value) > SINGLE_SECONDS;
+    upscale.disabled = long;
+    if (long) upscale.checked = false;
+    upscaleNote.textContent = long
+      ? `Not for a long video (over ${SINGLE_SECONDS} s, or segments): HD upscales a single generation.`
+      : "Grok's HD upscale of the finished video; the job waits for a worker that can upscale.";
   }
 
   function useFile(chosen) {
@@ -1021,18 +1137,22 @@ function newPage() {
     h("div", { class: "field" }, imageLabel, drop, file, preview),
     options,
     hint,
+    videoExtra,
     h("div", { class: "row" }, submit),
     message);
 
-  // Video: JSON to /v1/videos/generations, answered at once with the queued job.
+  // Video: JSON to /v1/videos/generations, answered at once with the queued job. With segments the body has
+  // `segments` instead of `duration` (the disabled select is not in the form data).
   function videoRequest(data) {
     const body = {
       prompt: String(data.get("prompt") || ""),
       aspect_ratio: data.get("aspect_ratio"),
-      duration: Number(data.get("duration")),
       resolution: data.get("resolution"),
       mode: data.get("mode"),
     };
+    if (segments.count()) body.segments = segments.values();
+    else body.duration = Number(data.get("duration"));
+    if (data.get("upscale")) body.upscale = true;
     if (image) body.image = image.dataUrl;
     return api("/v1/videos/generations", { method: "POST", json: body });
   }
@@ -1058,6 +1178,12 @@ function newPage() {
   form.addEventListener("submit", async (event) => {
     event.preventDefault();
     put(message);
+    segments.mark(null);
+    if (kind === "video" && segments.seconds() > MAX_CHAIN_SECONDS) {
+      const text = `The segments add up to ${segments.seconds()} s; a long video is at most ${MAX_CHAIN_SECONDS} s`;
+      put(message, problem(new Error(text)));
+      return;
+    }
     const data = new FormData(form);
     const label = submit.textContent;
     submit.disabled = true;
@@ -1066,7 +1192,9 @@ function newPage() {
       const job = await (kind === "image" ? imageRequest(data) : videoRequest(data));
       navigate(`/dashboard/jobs/${encodeURIComponent(job.id)}`);
     } catch (error) {
-      put(message, problem(error));
+      // A refused segment is named by its `param` ("segments[1].prompt"): the message says which row.
+      const row = kind === "video" ? segments.mark(error.param) : null;
+      put(message, problem(row === null ? error : new Error(`Segment ${row + 1}: ${error.message}`)));
       submit.disabled = false;
       submit.textContent = label;
     }
