@@ -42,6 +42,9 @@ EXTEND_FROM_GROK = frozenset({"kind:extend", "source:grok"})
 COPY_CHUNK = 1 << 20
 FIRST = "first"
 CONFLICT_TRIES = 5
+# The longest a single generation's API lets a client ask for (xAI's `duration` is 1-15 s, the OpenAI SDK's
+# `seconds` at most "12"): up to it, a chain is made only with a connected worker that extends; past it, always.
+SINGLE_ASK_SECONDS = 15
 
 
 class Chains:
@@ -89,11 +92,17 @@ class Chains:
         ask = request.asked.duration
         if ask is None or not ask.explicit or int(ask.value) <= max(_durations(capable)):
             return Outcome(request.asked)
-        if not extenders:
+        if not extenders and int(ask.value) <= SINGLE_ASK_SECONDS:
             reason = "no chain was made: no connected worker can extend videos from Grok"
             return Outcome(request.asked, reason=reason, param=ask.param)
         refuse_hd(kind, ask.param)
-        return Outcome(replace(request.asked, duration=None), plan_total(prompt, ask, _durations(extenders)))
+        plan = plan_total(prompt, ask, _durations(extenders or capable))
+        if not extenders:
+            # Longer than any single generation's API asks for: only a chain comes near it. The extension shows
+            # it can extend once it has seen a finished post, so the extends wait for a worker that can.
+            wait = "; no connected worker has shown yet that it can extend videos from Grok: the extends wait for one"
+            plan = replace(plan, adjustments=[replace(a, message=a.message + wait) for a in plan.adjustments])
+        return Outcome(replace(request.asked, duration=None), plan)
 
     async def created(self, job: Job) -> None:
         if job.chain is not None:

@@ -181,11 +181,39 @@ def test_json_segments_on_the_xai_path_and_a_first_image(client: httpx.Client) -
     assert (work["kind"], work["prompt"], work["options"]["duration"]) == ("generate", "one", 6)
 
 
-def test_without_a_worker_that_extends_the_nearest_single_length_is_made(client: httpx.Client) -> None:
-    video = client.post("/v1/videos", json={"prompt": "x", "seconds": "30"}).json()
-    assert video["status"] == "queued" and video["seconds"] == "10" and video["segments"] is None
+@pytest.mark.parametrize(("asked", "made"), [("12", "10"), ("15", "10")])
+def test_without_a_worker_that_extends_a_length_a_single_api_asks_for_is_made_single(
+    client: httpx.Client, asked: str, made: str
+) -> None:
+    video = client.post("/v1/videos", json={"prompt": "x", "seconds": asked}).json()
+    assert video["status"] == "queued" and video["seconds"] == made and video["segments"] is None
     [note] = [a for a in video["adjustments"] if a["param"] == "seconds"]
     assert "no chain was made" in note["message"]
+
+
+def test_a_long_video_chains_before_any_worker_has_shown_it_extends(client: httpx.Client) -> None:
+    """Past what any single generation's API asks for (15 s), only a chain comes near: it is made even before a
+    worker has shown it can extend (the extension shows it once it has seen a finished post), and the extends
+    wait for one."""
+    video = client.post("/v1/videos", json={"prompt": "A long walk", "seconds": "30"}).json()
+    assert video["seconds"] == "30" and [s["seconds"] for s in video["segments"]] == [10, 10, 10]
+    [note] = [a for a in video["adjustments"] if a["param"] == "seconds"]
+    assert note["message"].startswith("Made as a chain of 3 segments")
+    assert "the extends wait for one" in note["message"]
+    # A worker that declared nothing (the default table) makes the first segment ...
+    first = client.get("/extension/poll", params={"client_id": "plain"}).json()
+    assert first["kind"] == "generate"
+    make(client, first, 10, "plain")
+    second_id = wait_until(lambda: job(client, video["id"])["segments"][1]["job_id"])
+    assert "extend" in (job(client, second_id)["waiting_reason"] or "")
+    assert client.get("/extension/poll", params={"client_id": "plain"}).status_code == 204
+    # ... and the extends go to a worker that can extend from Grok.
+    for index in (1, 2):
+        work = next_step(client)
+        assert work["kind"] == "extend"
+        make(client, work, 10, f"ext{index}")
+    done = finished(client, video["id"])
+    assert done["status"] == "completed" and [s["end"] for s in done["segments"]] == [10.0, 20.0, 30.0]
 
 
 def test_lengths_and_segments_beyond_the_caps_are_refused(client: httpx.Client) -> None:

@@ -35,14 +35,14 @@ def test_a_long_duration_is_sent_as_asked_and_chains_when_a_worker_can_extend(
     ]
     expect(page.locator(".hint").first).to_contain_text("Longer than 10 s is made as a chain of Grok extends")
 
-    # No connected worker can extend: one video of the nearest single length, and the job page says why.
+    # No connected worker can extend: up to 15 s, one video of the nearest single length, and the job page says why.
     page.get_by_label("Prompt").fill("A fox crossing a frozen lake")
-    page.get_by_label("Duration").select_option("30")
+    page.get_by_label("Duration").select_option("15")
     page.get_by_role("button", name="Create video").click()
     single = api.get(f"/jobs/{job_id_of(page)}").json()
-    assert single["requested"]["duration"] == 30 and single["segments"] is None
+    assert single["requested"]["duration"] == 15 and single["segments"] is None
     [adjustment] = single["adjustments"]
-    assert (adjustment["param"], adjustment["requested"], adjustment["made"]) == ("duration", 30, 10)
+    assert (adjustment["param"], adjustment["requested"], adjustment["made"]) == ("duration", 15, 10)
     expect(page.locator(".adjustments li")).to_have_text([adjustment["message"]])
     expect(page.locator(".adjustments li")).to_contain_text("no chain was made")
 

@@ -87,3 +87,20 @@ def test_a_30_second_video_is_made_by_extends_with_each_segments_prompt(
         stream = container.streams.video[0]
         assert stream.duration is not None and stream.time_base is not None
         assert abs(float(stream.duration * stream.time_base) - 30) < 1
+
+
+def test_a_browser_that_made_nothing_yet_makes_a_30_second_video(
+    worker: Browser, api: httpx.Client, imagine: Imagine, tmp_path: Path
+) -> None:
+    """No warm-up: the extension has not yet seen a post, so it has not shown it can extend. 30 s is a chain all
+    the same; it makes the first segment, learns Extend on that post, and takes the extends."""
+    imagine.real_lengths = True
+    reply = api.post("/v1/videos", json={"prompt": "A first long walk", "seconds": "30"})
+    assert reply.status_code == 200, reply.text
+    assert [s["seconds"] for s in reply.json()["segments"]] == [10, 10, 10]
+    done = wait_for_job(worker, api, reply.json()["id"], timeout=240)
+    assert done["status"] == "completed", (done["error_code"], done["error"])
+    made = [s for s in worker.imagine.submissions if s["prompt"] == "A first long walk"]
+    assert [s["kind"] for s in made] == ["generate", "extend", "extend"]
+    content = api.get(f"/v1/videos/{done['id']}/content").content
+    assert abs(seconds_of(content, tmp_path / "first.mp4") - 30) < 1
