@@ -431,14 +431,15 @@
     return need(extendConfirm, "Extend confirm button");
   }
 
-  // What a finished video's post offers: Extend, and remix (its own prompt box with Make video).
+  // What a finished video's post offers: Extend, and remix (its own prompt box with Make video); null when this is
+  // not a finished video's post.
   function readPostAbilities() {
     if (!onPostPage() || !postVideo()) return null;
     const kinds = [];
     if (extendButton().el) kinds.push("extend");
     const make = byLabels((l) => `button[aria-label=${l}]`, LABELS.makeVideo)();
     if (make && boxOf(make)) kinds.push("remix", "edit");
-    return kinds.length ? { kinds, sources: ["grok"] } : null;
+    return { kinds, sources: kinds.length ? ["grok"] : [] };
   }
 
   // --- HD upscale ------------------------------------------------------------------------------

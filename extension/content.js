@@ -245,6 +245,7 @@
       const code = error instanceof A.StepError ? error.code : "worker_error";
       const message = error instanceof A.StepError ? error.message : `Extension error: ${error && error.message}`;
       send({ type: "job-failed", jobId: job.jobId, code, message });
+      if (job.upscale && code === "ui_changed") readPostAbilities(); // no upscale control here: say so from now on
     } finally {
       if (active === current) active = null;
     }
@@ -252,11 +253,13 @@
 
   // A finished video's post shows what can be made from it (Extend, remix, the HD upscale): kept apart by the
   // service worker.
+  // What it lacks counts too: until a post is seen, Extend and the upscale are assumed (abilities.js).
   async function readPostAbilities() {
-    const found = A.readPostAbilities() || { kinds: [], sources: [] };
+    const found = A.readPostAbilities();
+    if (!found) return; // not a finished video's post: nothing learnt
     const upscales = await A.canUpscale().catch(() => false);
-    if (upscales) found.features = ["upscale"];
-    if (found.kinds.length || upscales) send({ type: "abilities", scope: "post", abilities: found });
+    found.features = upscales ? ["upscale"] : [];
+    send({ type: "abilities", scope: "post", abilities: found });
   }
 
   // A job that asked for HD: on its finished post, press Grok's upscale and wait for the HD source on

@@ -181,7 +181,7 @@ def test_a_server_without_images_still_gets_the_rest_of_the_reading(
     browser.context.route(f"{server.url}/extension/poll", older_server)
     worker = start_worker(browser, server, page_read=True)
     found = worker.wait(lambda: declared_kinds(worker, api), timeout=30)
-    assert found == {"text_to_video", "image_to_video"}
+    assert found == {"text_to_video", "image_to_video", "extend"}  # extend: what Grok's posts offer, assumed
     assert refused[0] == "video,image"
     assert worker.storage("abilities")["abilities"]["refused"] is None
     done = wait_for_job(worker, api, create_job(api, "A video as before")["id"])

@@ -36,12 +36,20 @@ def start(browser: Browser, server: ProcessServer) -> None:
     browser.popup.click("#toggle")
 
 
-def test_a_worker_that_read_no_page_declares_nothing(
+# What Grok's finished-video post offers, assumed until the extension has seen a post of its own.
+ASSUMED_POST = {"kinds": ["extend"], "sources": ["grok"], "features": ["upscale"]}
+
+
+def test_a_worker_that_read_no_page_declares_what_grok_s_posts_offer(
     browser: Browser, api: httpx.Client, server: ProcessServer
 ) -> None:
+    """Nothing read yet: the server's default table, plus Extend and the HD upscale, so that a browser that has
+    made nothing yet is offered long videos and HD."""
     start(browser, server)
     row = declared(browser, api)
-    assert row["abilities"] is None
+    assert row["abilities"]["kinds"] == ["text_to_video", "image_to_video", "extend"]
+    assert (row["abilities"]["sources"], row["abilities"]["features"]) == (["grok"], ["upscale"])
+    assert row["abilities"]["durations"] == [6, 10]  # the rest: the default table
     assert row["version"].startswith("extension/")
 
 
@@ -54,8 +62,18 @@ def test_what_the_page_offers_is_kept_and_declared(browser: Browser, api: httpx.
 
     start(browser, server)
     row = declared(browser, api)
-    assert row["abilities"] == {**READ, "sources": [], "features": []}  # features: none before a post is read
+    # With what Grok's posts offer, until a post of its own is read.
+    assert row["abilities"] == {
+        **READ,
+        "kinds": [*READ["kinds"], "extend"],
+        "sources": ["grok"],
+        "features": ["upscale"],
+    }
     assert row["version"].startswith("extension/")
+
+    # A post seen without Extend or the upscale: from then on they are not declared.
+    browser.send({"type": "abilities", "scope": "post", "abilities": {"kinds": [], "sources": [], "features": []}})
+    browser.wait(lambda: declared(browser, api)["abilities"] == {**READ, "sources": [], "features": []}, timeout=60)
 
 
 def test_a_declaration_the_server_refuses_falls_back_to_the_plain_poll(

@@ -27,6 +27,14 @@ def finished(worker: Browser, api: httpx.Client, prompt: str, **extra: Any) -> d
     return done
 
 
+def test_a_browser_that_made_nothing_yet_makes_an_hd_job(worker: Browser, api: httpx.Client) -> None:
+    """Until it has seen a post of its own, the extension declares Grok's upscale: the first job may ask for HD."""
+    done = finished(worker, api, "A first dog on a skateboard", upscale=True)
+    hd = api.get(f"/v1/videos/{done['id']}/content", params={"variant": "hd"})
+    assert hd.status_code == 200, hd.text
+    assert hd.content == generated_hd_mp4()
+
+
 def test_an_upscale_job_uploads_the_hd_file_too(worker: Browser, api: httpx.Client) -> None:
     plain = finished(worker, api, "A cat playing piano")
     assert plain["hd"] is None
@@ -46,9 +54,10 @@ def test_an_upscale_job_uploads_the_hd_file_too(worker: Browser, api: httpx.Clie
     assert history[0]["jobId"] == done["id"] and history[0]["outcome"] == "completed"
 
 
-def test_a_page_without_the_upscale_control_never_declares_it(worker: Browser, api: httpx.Client) -> None:
+def test_a_page_without_the_upscale_control_stops_declaring_it_once_seen(worker: Browser, api: httpx.Client) -> None:
     worker.imagine.set("no_upscale")
     finished(worker, api, "A cat playing piano")
+    worker.wait(lambda: "upscale" not in features(api), timeout=60)  # its post had no upscale control
     job = create_job(api, "A dog on a skateboard", upscale=True)
     plain = finished(worker, api, "The next plain one")  # taken while the HD job waits
     assert plain["status"] == "completed"
@@ -66,8 +75,11 @@ def test_a_missing_or_stuck_upscale_fails_the_job_with_its_code(worker: Browser,
     failed = wait_for_job(worker, api, create_job(api, "no control", upscale=True)["id"])
     assert (failed["status"], failed["error_code"]) == ("failed", "ui_changed"), failed["error"]
     assert "upscale control not found" in failed["error"]
+    worker.wait(lambda: "upscale" not in features(api), timeout=60)  # it saw the post without it: no more HD jobs
 
     worker.imagine.set("upscale_stuck")
+    finished(worker, api, "A cat playing the drums")  # a post with the control again
+    worker.wait(lambda: "upscale" in features(api), timeout=60)
     worker.set_settings(generationTimeoutSeconds=8)
     failed = wait_for_job(worker, api, create_job(api, "never upscaled", upscale=True)["id"])
     assert (failed["status"], failed["error_code"]) == ("failed", "timeout"), failed["error"]
