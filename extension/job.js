@@ -96,7 +96,7 @@ async function report(current, force = false) {
     reportTimer ??= setTimeout(async () => {
       reportTimer = null;
       const latest = await getCurrent();
-      if (latest && latest.jobId === current.jobId) await report(latest, true);
+      if (latest && latest.jobId === current.jobId && !latest.failing) await report(latest, true);
     }, wait);
     return;
   }
@@ -107,6 +107,8 @@ async function report(current, force = false) {
     if (answer.cancelled) await finish(current, "cancelled", null, "Cancelled through the API");
   } catch (error) {
     if (error instanceof ServerError && (error.status === 409 || error.status === 404)) {
+      const latest = await getCurrent();
+      if (latest && latest.jobId === current.jobId && latest.failing) return; // its own failure report ended it
       await finish(current, "lost", error.code, error.message);
     } else {
       await contact(false, error.message);
@@ -170,6 +172,8 @@ export async function fail(jobId, code, message) {
     return;
   }
   const serverCode = code === "page_outdated" ? "ui_changed" : code;
+  // A progress report still on its way may now meet the failed job (409): that is this failure, not a lost job.
+  await update(jobId, { failing: true });
   try {
     const reply = await (await server()).error(jobId, current.claimToken, serverCode, message);
     await contact(true);
