@@ -622,21 +622,27 @@ class JobService:
     async def _claim(self, worker_id: str) -> Claim | None:
         if self.workers.cooling_until(worker_id, self.clock.now()) is not None:
             return None  # rate-limited by Grok: it rests (docs/retries.md)
-        abilities = self.workers.seen(worker_id, self.clock.now()).tokens
-        attempt = asyncio.ensure_future(
-            self._store.claim(
-                worker_id=worker_id, lease_seconds=self.lease_seconds, now=self.clock.now(), abilities=abilities
-            )
-        )
+        attempt = asyncio.ensure_future(self._take(worker_id))
         try:
-            claim = await asyncio.shield(attempt)
+            return await asyncio.shield(attempt)
         except asyncio.CancelledError:
             # The poll was abandoned while the claim ran: give any job it took back to the queue before the poll
             # counts as gone, so that no one sees a job held by a worker that hung up.
             await self._give_back(attempt)
             raise
+
+    async def _take(self, worker_id: str) -> Claim | None:
+        """Claim a job, with the Grok post of the job it starts from; run whole even when its poll is abandoned."""
+        abilities = self.workers.seen(worker_id, self.clock.now()).tokens
+        claim = await self._store.claim(
+            worker_id=worker_id, lease_seconds=self.lease_seconds, now=self.clock.now(), abilities=abilities
+        )
         if claim is not None and claim.job.source_job_id is not None:
-            source = await self._store.get(claim.job.source_job_id)
+            try:
+                source = await self._store.get(claim.job.source_job_id)
+            except Exception:
+                await self.release(claim)  # a claim no one can be handed
+                raise
             claim = replace(claim, source_grok_post_id=source.grok_post_id if source else None)
         return claim
 
@@ -649,7 +655,12 @@ class JobService:
         except Exception:
             return  # it took nothing
         if claim is not None:
-            await asyncio.shield(self.release(claim))
+            try:
+                await asyncio.shield(self._in_background(self.release(claim)))
+            except asyncio.CancelledError:
+                pass  # the release runs on; the poll ends as it was asked to
+            except Exception:
+                log.exception("job %s: could not give it back to the queue; its lease ends it", claim.job.id)
 
     def _release_abandoned(self, attempt: asyncio.Future[Claim | None]) -> None:
         if attempt.cancelled() or attempt.exception() is not None:
@@ -900,10 +911,11 @@ class JobService:
     async def _after_completion(self, job: Job) -> None:
         await self._storage.delete_source(job.id)
 
-    def _in_background(self, work: Coroutine[Any, Any, None]) -> None:
+    def _in_background(self, work: Coroutine[Any, Any, None]) -> asyncio.Future[None]:
         task = asyncio.ensure_future(work)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
+        return task
 
     async def fail(
         self,
