@@ -43,7 +43,8 @@ COPY_CHUNK = 1 << 20
 FIRST = "first"
 CONFLICT_TRIES = 5
 # The longest a single generation's API lets a client ask for (xAI's `duration` is 1-15 s, the OpenAI SDK's
-# `seconds` at most "12"): up to it, a chain is made only with a connected worker that extends; past it, always.
+# `seconds` at most "12"): up to it, a chain is made only with a connected worker that extends; past it, also
+# while no worker is connected at all.
 SINGLE_ASK_SECONDS = 15
 
 
@@ -67,7 +68,8 @@ class Chains:
 
     def plan(self, request: JobRequest, kind: list[str], connected: list[WorkerInfo]) -> Outcome:
         """Whether a create is made as a chain: explicit `segments` always are; a length beyond the longest a
-        capable connected worker makes is, when a connected worker can extend from Grok."""
+        capable connected worker makes is, when a connected worker can extend from Grok, or, past what a single
+        generation's API asks for, when no worker is connected yet to say."""
         if request.kind is not JobKind.GENERATE or request.media is not Media.VIDEO:
             if request.segments is not None:
                 raise InvalidRequest("segments are for new videos only", param="segments")
@@ -92,15 +94,15 @@ class Chains:
         ask = request.asked.duration
         if ask is None or not ask.explicit or int(ask.value) <= max(_durations(capable)):
             return Outcome(request.asked)
-        if not extenders and int(ask.value) <= SINGLE_ASK_SECONDS:
+        if not extenders and (connected or int(ask.value) <= SINGLE_ASK_SECONDS):
             reason = "no chain was made: no connected worker can extend videos from Grok"
             return Outcome(request.asked, reason=reason, param=ask.param)
         refuse_hd(kind, ask.param)
         plan = plan_total(prompt, ask, _durations(extenders or capable))
         if not extenders:
-            # Longer than any single generation's API asks for: only a chain comes near it. The extension shows
-            # it can extend once it has seen a finished post, so the extends wait for a worker that can.
-            wait = "; no connected worker has shown yet that it can extend videos from Grok: the extends wait for one"
+            # No worker connected yet, and longer than any single generation's API asks for: only a chain comes
+            # near it (the extension declares Extend from its start); the extends wait for a worker that can.
+            wait = "; no worker is connected yet: the extends wait for one that can extend videos from Grok"
             plan = replace(plan, adjustments=[replace(a, message=a.message + wait) for a in plan.adjustments])
         return Outcome(replace(request.asked, duration=None), plan)
 

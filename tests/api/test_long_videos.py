@@ -191,15 +191,22 @@ def test_without_a_worker_that_extends_a_length_a_single_api_asks_for_is_made_si
     assert "no chain was made" in note["message"]
 
 
-def test_a_long_video_chains_before_any_worker_has_shown_it_extends(client: httpx.Client) -> None:
-    """Past what any single generation's API asks for (15 s), only a chain comes near: it is made even before a
-    worker has shown it can extend (the extension shows it once it has seen a finished post), and the extends
-    wait for one."""
+def test_with_only_workers_that_cannot_extend_a_long_length_is_made_single(client: httpx.Client) -> None:
+    assert client.get("/extension/poll", params={"client_id": "plain"}).status_code == 204  # declares nothing
+    video = client.post("/v1/videos", json={"prompt": "x", "seconds": "30"}).json()
+    assert video["seconds"] == "10" and video["segments"] is None
+    [note] = [a for a in video["adjustments"] if a["param"] == "seconds"]
+    assert "no chain was made: no connected worker can extend videos from Grok" in note["message"]
+
+
+def test_a_long_video_chains_before_any_worker_is_connected(client: httpx.Client) -> None:
+    """Past what any single generation's API asks for (15 s), only a chain comes near: with no worker connected
+    yet to say whether it extends, it is made as one, and the extends wait for a worker that can."""
     video = client.post("/v1/videos", json={"prompt": "A long walk", "seconds": "30"}).json()
     assert video["seconds"] == "30" and [s["seconds"] for s in video["segments"]] == [10, 10, 10]
     [note] = [a for a in video["adjustments"] if a["param"] == "seconds"]
     assert note["message"].startswith("Made as a chain of 3 segments")
-    assert "the extends wait for one" in note["message"]
+    assert "no worker is connected yet: the extends wait for one" in note["message"]
     # A worker that declared nothing (the default table) makes the first segment ...
     first = client.get("/extension/poll", params={"client_id": "plain"}).json()
     assert first["kind"] == "generate"

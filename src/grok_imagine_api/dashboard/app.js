@@ -1072,9 +1072,9 @@ function newPage() {
         h("label", {}, "Preset", select("mode", PRESETS, "normal")));
       put(hint, "Grok Imagine makes 6 or 10 second videos in 2:3, 3:2, 1:1, 9:16 and 16:9; ",
         "other values become the nearest a worker can make, and the job page shows what will be made. ",
-        `Longer than ${SINGLE_SECONDS} s is made as a chain of Grok extends joined into one MP4: up to 15 s when a `,
-        "connected worker can extend videos (otherwise as the nearest single length, and the job page says so), ",
-        "past 15 s always, the extends waiting for a worker that can.");
+        `Longer than ${SINGLE_SECONDS} s is made as a chain of Grok extends joined into one MP4 when a connected `,
+        "worker can extend videos (past 15 s also while no worker is connected, the extends then waiting for one); ",
+        "otherwise as the nearest single length, and the job page says so.");
     }
     videoExtra.hidden = kind === "image";
     if (kind === "image") put(videoExtra);
