@@ -7,6 +7,7 @@
   const A = globalThis.GrokAdapter;
   const STABLE_MS = 2500; // a result URL must stay unchanged this long (reference: robust completion test)
   const MIN_SECONDS = 5.5;
+  const POST_RECHECK_MS = 1500; // a post control missing at the first look is looked for again after this
   const UPSCALE_TIMEOUT_MS = 300000; // pressing Upscale must put an HD source on video#hd-video within this
   const START_MS = 15000; // after submitting, something must show that generation started
   const TICK_MS = 250;
@@ -238,14 +239,16 @@
       // The post of this result; the source's own id would tie the new video to the old one.
       const postId = A.postId();
       const hdUrl = job.upscale ? await upscale(current, job, seen) : null;
+      // Before the result: once it is sent, the tab may be moved on to the next job.
+      await readPostAbilities().catch(() => {});
       send({ type: "job-result", jobId: job.jobId, videoUrl, hdUrl, postId: postId !== job.sourceGrokPostId ? postId : null });
-      readPostAbilities();
     } catch (error) {
       if (error.code === "aborted") return;
       const code = error instanceof A.StepError ? error.code : "worker_error";
       const message = error instanceof A.StepError ? error.message : `Extension error: ${error && error.message}`;
+      // No upscale or Extend control on this post: say so from now on (before the failure moves the tab on).
+      if ((job.upscale || job.kind === "extend") && code === "ui_changed") await readPostAbilities().catch(() => {});
       send({ type: "job-failed", jobId: job.jobId, code, message });
-      if (job.upscale && code === "ui_changed") readPostAbilities(); // no upscale control here: say so from now on
     } finally {
       if (active === current) active = null;
     }
@@ -253,13 +256,27 @@
 
   // A finished video's post shows what can be made from it (Extend, remix, the HD upscale): kept apart by the
   // service worker.
-  // What it lacks counts too: until a post is seen, Extend and the upscale are assumed (abilities.js).
+  // What it lacks counts too: until a post is seen, Extend and the upscale are assumed (abilities.js). A control
+  // missing at the first look is looked for once more, so that a post still rendering is not taken as lacking it.
   async function readPostAbilities() {
-    const found = A.readPostAbilities();
+    const found = await readPost();
     if (!found) return; // not a finished video's post: nothing learnt
-    const upscales = await A.canUpscale().catch(() => false);
-    found.features = upscales ? ["upscale"] : [];
+    if (!found.kinds.includes("extend") || !found.features.length) {
+      await A.sleep(POST_RECHECK_MS);
+      const again = await readPost();
+      if (!again) return; // the tab moved on meanwhile: nothing learnt
+      found.kinds = [...new Set([...found.kinds, ...again.kinds])];
+      found.sources = [...new Set([...found.sources, ...again.sources])];
+      found.features = [...new Set([...found.features, ...again.features])];
+    }
     send({ type: "abilities", scope: "post", abilities: found });
+  }
+
+  async function readPost() {
+    const found = A.readPostAbilities();
+    if (!found) return null;
+    const upscales = await A.canUpscale().catch(() => false);
+    return { ...found, features: upscales ? ["upscale"] : [] };
   }
 
   // A job that asked for HD: on its finished post, press Grok's upscale and wait for the HD source on

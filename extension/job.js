@@ -108,7 +108,11 @@ async function report(current, force = false) {
   } catch (error) {
     if (error instanceof ServerError && (error.status === 409 || error.status === 404)) {
       const latest = await getCurrent();
-      if (latest && latest.jobId === current.jobId && latest.failing) return; // its own failure report ended it
+      if (latest && latest.jobId === current.jobId && latest.failing) {
+        // Its own failure report ended it (and may not have recorded it, if Chrome stopped the worker in between).
+        await finish(latest, "failed", latest.failing.code, latest.failing.message);
+        return;
+      }
       await finish(current, "lost", error.code, error.message);
     } else {
       await contact(false, error.message);
@@ -173,7 +177,7 @@ export async function fail(jobId, code, message) {
   }
   const serverCode = code === "page_outdated" ? "ui_changed" : code;
   // A progress report still on its way may now meet the failed job (409): that is this failure, not a lost job.
-  await update(jobId, { failing: true });
+  await update(jobId, { failing: { code: serverCode, message } });
   try {
     const reply = await (await server()).error(jobId, current.claimToken, serverCode, message);
     await contact(true);

@@ -57,7 +57,7 @@ def wait_seconds(text: str) -> float:
 
 
 def whole_seconds(text: str) -> int:
-    if not text.strip().isdigit() or int(text) not in GENERATE_SECONDS:
+    if not text.strip().isdecimal() or int(text) not in GENERATE_SECONDS:
         first, last = GENERATE_SECONDS[0], GENERATE_SECONDS[-1]
         raise argparse.ArgumentTypeError(f"must be a whole number of seconds from {first} to {last}: {text}")
     return int(text)
@@ -75,7 +75,7 @@ class SegmentOption(argparse.Action):
     ) -> None:
         assert isinstance(values, list)
         seconds, prompt = values
-        if not seconds.strip().isdigit() or int(seconds) not in SEGMENT_SECONDS:
+        if not seconds.strip().isdecimal() or int(seconds) not in SEGMENT_SECONDS:
             first, last = SEGMENT_SECONDS[0], SEGMENT_SECONDS[-1]
             raise argparse.ArgumentError(
                 self, f"SECONDS must be a whole number from {first} to {last}, not {seconds!r}"
