@@ -344,3 +344,22 @@ class HeldUpload:
 
     def close(self) -> None:
         self.sock.close()
+
+
+def cli_environment(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """The test process's environment without the developer's own client settings."""
+    env = {name: value for name, value in os.environ.items() if not name.startswith("GROK_IMAGINE_")}
+    return {**env, "COLUMNS": "100", **(extra or {})}
+
+
+def run_cli(*args: str, cwd: Path, timeout: float = 120) -> subprocess.CompletedProcess[str]:
+    """`grok-imagine-api ARGS` as its own process, run to its end."""
+    return subprocess.run(
+        [sys.executable, "-m", "grok_imagine_api.cli", *args],
+        cwd=cwd,
+        env=cli_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        stdin=subprocess.DEVNULL,
+    )

@@ -4,7 +4,6 @@ makes real images (the prompt and "i/n" drawn on each)."""
 from __future__ import annotations
 
 import io
-import os
 import re
 import signal
 import subprocess
@@ -19,27 +18,22 @@ import httpx
 import pytest
 from PIL import Image
 
-from support import ProcessServer, bearer, demo_worker, free_port, process_server, wait_until
+from support import (
+    ProcessServer,
+    bearer,
+    cli_environment,
+    demo_worker,
+    free_port,
+    process_server,
+    run_cli,
+    wait_until,
+)
 
 KEY = "sk-cli-images"
 
 
-def environment() -> dict[str, str]:
-    """The test process's environment without the developer's own client settings."""
-    env = {name: value for name, value in os.environ.items() if not name.startswith("GROK_IMAGINE_")}
-    return {**env, "COLUMNS": "100"}
-
-
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grok_imagine_api.cli", *args],
-        cwd=cwd,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
@@ -256,7 +250,7 @@ def test_fewer_images_than_asked_are_saved_with_a_note(tmp_path: Path) -> None:
         client = subprocess.Popen(
             [sys.executable, "-m", "grok_imagine_api.cli", "image", prompt, "-n", "3", "--server", server.url],
             cwd=tmp_path,
-            env=environment(),
+            env=cli_environment(),
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -290,7 +284,7 @@ def test_ctrl_c_asks_whether_to_cancel_the_image_job(idle: ProcessServer, tmp_pa
     client = subprocess.Popen(
         [sys.executable, "-m", "grok_imagine_api.cli", "image", prompt, "-n", "2", "--server", idle.url],
         cwd=tmp_path,
-        env=environment(),
+        env=cli_environment(),
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

@@ -5,10 +5,8 @@
 from __future__ import annotations
 
 import io
-import os
 import re
 import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -19,24 +17,11 @@ import pytest
 from grok_imagine_api.cli import build_parser
 from grok_imagine_api.commands import segment_step
 from grok_imagine_api.terminal import Progress
-from support import PNG_1PX, ProcessServer, demo_worker, process_server, wait_until
-
-
-def environment() -> dict[str, str]:
-    env = {name: value for name, value in os.environ.items() if not name.startswith("GROK_IMAGINE_")}
-    return {**env, "COLUMNS": "100"}
+from support import PNG_1PX, ProcessServer, demo_worker, process_server, run_cli, wait_until
 
 
 def cli(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [sys.executable, "-m", "grok_imagine_api.cli", *args],
-        cwd=cwd,
-        env=environment(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        stdin=subprocess.DEVNULL,
-    )
+    return run_cli(*args, cwd=cwd)
 
 
 @pytest.fixture(scope="module")
